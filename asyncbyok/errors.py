@@ -1,0 +1,367 @@
+"""Every exception asyncbyok raises, and the one function that maps a response to one.
+
+The tree::
+
+    AsyncBYOKError
+    ├── ValidationError (also ValueError)     bad input, caught before any request is sent
+    └── APIError                              anything that went wrong talking to the API
+        ├── APIStatusError                    the server answered with a 4xx/5xx status
+        │   ├── BadRequestError               400
+        │   ├── AuthenticationError           401
+        │   ├── PermissionDeniedError         403
+        │   ├── NotFoundError                 404
+        │   ├── ConflictError                 409
+        │   ├── RateLimitError                429 (``retry_after`` seconds, when given)
+        │   └── InternalServerError           5xx
+        ├── APIConnectionError                no response: refused, reset, DNS, TLS ...
+        │   └── APITimeoutError               no response in time
+        └── APIResponseValidationError        a 2xx whose body is not what the API documents
+
+Error bodies follow the API: ``{"error": {"code": int, "message": str, "metadata": ...}}``,
+possibly with ``user_id`` and ``openrouter_metadata`` beside ``error``. A body that is not
+JSON, or JSON of another shape, still yields the class chosen by the status code, with the
+start of the body as its message.
+
+Nothing here ever holds a management key or a raw provider key: requests are not kept on
+exceptions, only the method and the URL (which carries neither).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncBYOKError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "FieldError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ValidationError",
+    "error_from_response",
+    "parse_retry_after",
+]
+
+# Response headers that may carry the request id, most specific first.
+REQUEST_ID_HEADERS = ("x-request-id", "x-openrouter-request-id", "cf-ray")
+
+_MAX_BODY_IN_MESSAGE = 200
+
+
+class AsyncBYOKError(Exception):
+    """Base class of every exception raised by asyncbyok."""
+
+
+@attrs.frozen
+class FieldError:
+    """One invalid field: where it is (``allowed_models[3]``) and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ValidationError(AsyncBYOKError, ValueError):
+    """Input that the API would refuse, caught before anything was sent.
+
+    ``errors`` lists every bad field, each with its path, so one round of fixes is enough::
+
+        >>> CreateBYOKKeyRequest(provider="openai", key="", name="x" * 256)
+        Traceback (most recent call last):
+        asyncbyok.errors.ValidationError: 2 invalid fields in CreateBYOKKeyRequest
+          key: must not be empty
+          name: must be at most 255 characters (got 256)
+
+    Messages never contain the value of a secret field.
+    """
+
+    def __init__(self, errors: Sequence[FieldError], *, subject: str = "input") -> None:
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        self.subject = subject
+        count = len(self.errors)
+        head = f"{count} invalid field{'s' if count != 1 else ''} in {subject}"
+        super().__init__("\n  ".join([head, *map(str, self.errors)]))
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths of the invalid fields, in the order found."""
+        return [e.path for e in self.errors]
+
+
+class APIError(AsyncBYOKError):
+    """Base class of errors met while talking to the API.
+
+    ``method`` and ``url`` say which call failed; ``attempts`` how many times it was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.attempts = 1
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status.
+
+    Attributes: ``status`` (HTTP status), ``code`` (the body's ``error.code``, else the
+    status), ``message``, ``metadata`` (``error.metadata``), ``request_id``, ``headers``,
+    ``body`` (the decoded JSON, or the text when it was not JSON).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: object = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status = status
+        self.code = status if code is None else code
+        self.metadata = metadata
+        self.request_id = request_id
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method and self.url else ""
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        return f"{self.status} {self.message}{where}{rid}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: the server refused the request's parameters or body."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: no management key, or one the server does not know."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not manage BYOK credentials (not a management key)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such credential (or it was deleted)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the update conflicts with the credential's current state."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the server's wait in seconds, if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed. For a create, the credential may or may not exist."""
+
+
+class APIConnectionError(APIError):
+    """No usable response: the connection failed, was reset, or the body was cut off."""
+
+    def __init__(
+        self,
+        message: str = "Connection error.",
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        #: False only when the failure certainly came before the request left this host
+        #: (for example, connection refused); True when the server may have seen it.
+        self.request_sent = request_sent
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method and self.url else ""
+        return f"{self.message}{where}"
+
+
+class APITimeoutError(APIConnectionError):
+    """No response within the configured timeout."""
+
+    def __init__(
+        self,
+        message: str = "Request timed out.",
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(message, method=method, url=url, request_sent=request_sent)
+
+
+class APIResponseValidationError(APIError):
+    """A success status whose body is not the documented shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: object = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status = status
+        self.body = body
+        self.request_id = request_id
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an error *status*."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def find_request_id(headers: Mapping[str, str]) -> str | None:
+    """The request id from response *headers*, if the server sent one."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in REQUEST_ID_HEADERS:
+        if lowered.get(name):
+            return lowered[name]
+    return None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Returns ``None`` when absent or unparseable, and never a negative number.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(0.0, seconds)
+
+
+def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, int | None, Any]:
+    """(decoded body, message, code, metadata) from an error body of any shape."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    decoded: object = body
+    if isinstance(body, str):
+        try:
+            decoded = json.loads(body) if body.strip() else None
+        except ValueError:
+            text = body.strip()
+            return body, (text[:_MAX_BODY_IN_MESSAGE] or None), None, None
+    message = code = metadata = None
+    if isinstance(decoded, Mapping):
+        err = decoded.get("error")
+        if isinstance(err, Mapping):
+            raw_message, raw_code = err.get("message"), err.get("code")
+            message = raw_message if isinstance(raw_message, str) and raw_message else None
+            is_int = isinstance(raw_code, int) and not isinstance(raw_code, bool)
+            code = raw_code if is_int else None
+            metadata = err.get("metadata") if isinstance(err.get("metadata"), Mapping) else None
+        elif isinstance(err, str) and err:
+            message = err
+        elif isinstance(decoded.get("message"), str):
+            message = decoded["message"]
+    if message is None and decoded is not None:
+        message = json.dumps(decoded)[:_MAX_BODY_IN_MESSAGE]
+    return decoded, message, code, metadata
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | str | object,
+    *,
+    method: str | None = None,
+    url: str | None = None,
+) -> APIStatusError:
+    """Map an error response to its exception. Pure: no I/O, never raises itself.
+
+    >>> err = error_from_response(404, {"x-request-id": "r1"},
+    ...                           b'{"error": {"code": 404, "message": "Resource not found"}}')
+    >>> type(err).__name__, err.code, err.message, err.request_id
+    ('NotFoundError', 404, 'Resource not found', 'r1')
+    """
+    decoded, message, code, metadata = _decode_error_body(body)
+    cls = status_error_class(status)
+    message = message or f"HTTP {status}"
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "metadata": metadata,
+        "request_id": find_request_id(headers),
+        "headers": headers,
+        "body": decoded,
+        "method": method,
+        "url": url,
+    }
+    if cls is RateLimitError:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return RateLimitError(
+            message, retry_after=parse_retry_after(lowered.get("retry-after")), **common
+        )
+    return cls(message, **common)
