@@ -50,7 +50,11 @@ def test_update_json_validates_against_the_spec_and_round_trips(req: UpdateBYOKK
 @given(data=st.data())
 def test_each_nullable_field_has_three_wire_states(field: str, data: st.DataObject) -> None:
     value = data.draw(s.NULLABLE_VALUES[field])
-    for cls, extra in ((CreateBYOKKeyRequest, {"provider": "openai", "key": "sk-x"}), (UpdateBYOKKeyRequest, {})):
+    required: dict[type, dict[str, str]] = {
+        CreateBYOKKeyRequest: {"provider": "openai", "key": "sk-x"},
+        UpdateBYOKKeyRequest: {},
+    }
+    for cls, extra in required.items():
         assert field not in unstructure(cls(**extra))
         assert field not in unstructure(cls(**extra, **{field: UNSET}))
         null = unstructure(cls(**extra, **{field: None}))
@@ -152,7 +156,8 @@ def test_decodes_the_newest_shape() -> None:
 
 
 def test_unknown_fields_are_kept_not_fatal() -> None:
-    body = {**NEWEST, "provider": "future-lab", "declared_region": "antarctica", "rotation": {"n": 2}}
+    body = {**NEWEST, "provider": "future-lab", "declared_region": "antarctica"}
+    body["rotation"] = {"n": 2}
     key = structure(body, BYOKKey)
     assert key.provider == "future-lab"
     assert key.declared_region == "antarctica"

@@ -129,8 +129,9 @@ def test_unset_is_one_falsy_singleton_that_survives_copies() -> None:
 
 
 def test_models_pickle() -> None:
-    from .test_codec import NEWEST
     from asyncbyok.codec import structure
+
+    from .test_codec import NEWEST
 
     key = structure(NEWEST, BYOKKey)
     assert pickle.loads(pickle.dumps(key)) == key
