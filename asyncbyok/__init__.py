@@ -2,6 +2,9 @@
 
 from ._sentinel import UNSET, Unset
 from ._version import __version__
+from .bulk import CreateResult
+from .client import APIResponse, Client
+from .config import Limits, Timeout
 from .errors import (
     APIConnectionError,
     APIError,
@@ -28,29 +31,41 @@ from .models import (
     ProviderSlug,
     UpdateBYOKKeyRequest,
 )
+from .pagination import AsyncKeyPager, Page
+from .retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = [
     "UNSET",
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncBYOKError",
+    "AsyncKeyPager",
     "AuthenticationError",
     "BYOKKey",
     "BYOKKeyList",
     "BadRequestError",
+    "Client",
     "ConflictError",
     "CreateBYOKKeyRequest",
+    "CreateResult",
     "DeclaredRegion",
     "DeleteResult",
     "FieldError",
     "InternalServerError",
+    "Limits",
     "NotFoundError",
+    "Page",
     "PermissionDeniedError",
     "ProviderSlug",
     "RateLimitError",
+    "RetryBudget",
+    "RetryEvent",
+    "RetryPolicy",
+    "Timeout",
     "Unset",
     "UpdateBYOKKeyRequest",
     "ValidationError",

@@ -49,7 +49,10 @@ class Checker:
         non_empty: bool = False,
         max_length: int | None = None,
         secret: bool = False,
+        required: bool = False,
     ) -> None:
+        if value is UNSET and required:
+            self.fail(path, "is required")
         if value is UNSET or (value is None and nullable):
             return
         if value is None:

@@ -285,8 +285,8 @@ class CreateBYOKKeyRequest:
 
     def __attrs_post_init__(self) -> None:
         c = Checker("CreateBYOKKeyRequest")
-        c.string("provider", self.provider, non_empty=True)
-        c.string("key", self.key, non_empty=True, secret=True)
+        c.string("provider", self.provider, non_empty=True, required=True)
+        c.string("key", self.key, non_empty=True, secret=True, required=True)
         c.uuid("workspace_id", self.workspace_id)
         _check_common(c, self)
         c.raise_if_any()

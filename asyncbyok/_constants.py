@@ -1,0 +1,43 @@
+"""Every default of the client, in one place."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+API_KEY_ENV = "OPENROUTER_API_KEY"
+BASE_URL_ENV = "OPENROUTER_BASE_URL"
+
+# Timeouts, seconds. `read` is the longest silence while a response streams in; `total`
+# bounds one attempt from the moment it holds a connection slot (queueing is not counted).
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_TOTAL_TIMEOUT = 60.0
+
+# Connections: the client never opens more than this many at once, and queues the rest.
+DEFAULT_MAX_CONNECTIONS = 64
+
+# Retries: bounded by attempts AND by time, never "an hour of retries on a 5xx".
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_RETRY_DEADLINE = 60.0  # seconds from the first attempt; no retry would start later
+DEFAULT_INITIAL_BACKOFF = 0.5  # the first retry waits up to this long (full jitter)
+DEFAULT_MAX_BACKOFF = 8.0
+DEFAULT_MAX_RETRY_AFTER = 30.0  # a longer Retry-After fails fast with RateLimitError
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# Client-wide retry budget, after the AWS SDKs' retry quota: a retry spends tokens, a
+# success earns one back, an empty bucket means "fail now" (the server is down).
+RETRY_BUDGET_CAPACITY = 500.0
+RETRY_COST = 5.0
+RETRY_TIMEOUT_COST = 10.0
+RETRY_SUCCESS_REFUND = 1.0
+
+# Safe create: how far a credential's created_at may precede the client's clock at the
+# first attempt and still count as "possibly ours" (clock skew between us and the API).
+SAFE_CREATE_CLOCK_SKEW = 300.0
+
+# Listing: the API's largest page, and how many further pages to fetch at once.
+MAX_PAGE_SIZE = 100
+DEFAULT_LIST_CONCURRENCY = 8
+
+# Bulk creates.
+DEFAULT_BULK_CONCURRENCY = 32
+BULK_RATE_LIMIT_RETRIES = 12

@@ -1,0 +1,158 @@
+"""Client-wide flow control: the backoff gate and the adaptive rate limiter.
+
+Both are shared by every request of a client (and of its ``with_options`` copies), so a
+thousand tasks behave as one polite caller:
+
+- :class:`BackoffGate`: when the server says "wait" (``Retry-After`` on a 429 or 503),
+  every request of the client waits for that same moment, instead of each task
+  discovering the limit for itself.
+- :class:`AdaptiveRateLimiter`: off until the first 429; then a token bucket whose rate
+  follows the AWS SDKs' adaptive retry mode (CUBIC: cut to 70% of the measured rate on a
+  429, grow back along a cubic curve while none come), so a bulk run settles just under
+  the server's limit instead of bursting into 429s and sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+
+__all__ = ["AdaptiveRateLimiter", "BackoffGate"]
+
+Clock = Callable[[], float]
+
+
+class BackoffGate:
+    """A moment before which no request of the client starts."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._until = 0.0
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until the gate opens (0 when open)."""
+        return max(0.0, self._until - self._clock())
+
+    def defer(self, seconds: float) -> None:
+        """Keep the gate shut for *seconds* from now (never shortens an earlier wait)."""
+        self._until = max(self._until, self._clock() + seconds)
+
+    async def wait(self) -> float:
+        """Sleep until the gate opens; return how long that took."""
+        waited = 0.0
+        while (remaining := self.remaining) > 0:
+            await asyncio.sleep(remaining)
+            waited += remaining
+        return waited
+
+
+class _RateClock:
+    """Smoothed rate of successful responses per second, in half-second buckets."""
+
+    def __init__(self, clock: Clock, smoothing: float = 0.8, bucket: float = 0.5) -> None:
+        self._clock = clock
+        self._smoothing = smoothing
+        self._scale = 1.0 / bucket
+        self._last_bucket = math.floor(clock() * self._scale) / self._scale
+        self._count = 0
+        self.rate = 0.0
+
+    def record(self) -> float:
+        now_bucket = math.floor(self._clock() * self._scale) / self._scale
+        self._count += 1
+        if now_bucket > self._last_bucket:
+            current = self._count / (now_bucket - self._last_bucket)
+            self.rate = current * self._smoothing + self.rate * (1 - self._smoothing)
+            self._count = 0
+            self._last_bucket = now_bucket
+        return self.rate
+
+    def estimate(self) -> float:
+        """The smoothed rate, or the current bucket's rate before a bucket has closed."""
+        if self.rate > 0:
+            return self.rate
+        return self._count / max(0.1, self._clock() - self._last_bucket)
+
+
+class AdaptiveRateLimiter:
+    """A token bucket whose rate adapts to 429s (CUBIC, as in botocore's adaptive mode).
+
+    ``acquire()`` is free until the first throttle; after that it paces requests at
+    :attr:`rate` per second.
+    """
+
+    MIN_RATE = 0.5
+
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        *,
+        beta: float = 0.7,
+        scale: float = 0.4,
+    ) -> None:
+        self._clock = clock
+        self._beta = beta
+        self._scale = scale
+        self._measured = _RateClock(clock)
+        self.enabled = False
+        self.rate = math.inf
+        self._w_max = 0.0
+        self._k = 0.0
+        self._last_throttle = clock()
+        self._tokens = 0.0
+        self._last_refill = clock()
+        self._lock = asyncio.Lock()
+        self.throttles = 0
+
+    async def acquire(self) -> None:
+        """Wait for a token (no wait while the limiter is off)."""
+        if not self.enabled:
+            return
+        async with self._lock:  # first come, first served
+            while True:
+                self._refill()
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        capacity = max(1.0, self.rate)
+        self._tokens = min(capacity, self._tokens + (now - self._last_refill) * self.rate)
+        self._last_refill = now
+
+    def on_success(self) -> None:
+        """Feed back a response that was not throttled."""
+        measured = self._measured.record()
+        if not self.enabled:
+            return
+        elapsed = self._clock() - self._last_throttle
+        cubic = self._scale * (elapsed - self._k) ** 3 + self._w_max
+        self._set_rate(min(cubic, 2 * measured) if measured > 0 else cubic)
+
+    def on_throttle(self) -> None:
+        """Feed back a 429: cut the rate to ``beta`` times what the server sustained."""
+        self.throttles += 1
+        measured = self._measured.estimate()
+        now = self._clock()
+        if measured <= 0:
+            measured = self.rate if self.enabled else self.MIN_RATE
+        base = min(measured, self.rate) if self.enabled else measured
+        if self.enabled and now - self._last_throttle < 0.1:
+            return  # one burst of 429s is one signal, not many
+        self._w_max = base
+        self._k = (base * (1 - self._beta) / self._scale) ** (1 / 3)
+        self._last_throttle = now
+        if not self.enabled:
+            self.enabled = True
+            self._last_refill = now
+            self._tokens = 0.0
+        self._set_rate(base * self._beta)
+
+    def _set_rate(self, rate: float) -> None:
+        self._refill()
+        self.rate = max(self.MIN_RATE, rate)

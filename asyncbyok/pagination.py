@@ -1,0 +1,163 @@
+"""Offset/limit pagination: a :class:`Page`, and a pager that is awaitable and iterable.
+
+``await client.byok.list()`` is the first :class:`Page`; ``async for key in
+client.byok.list()`` is every key. Because the first page carries ``total_count``, the
+pager fetches the following pages concurrently (``concurrency`` at a time, yielded in
+order), holding only the pages in flight in memory.
+
+Offsets move when keys are created or deleted during a listing. To list completely and
+without repeats anyway, consecutive pages overlap by a few keys: each page must contain
+one of the last keys already yielded (an *anchor*), and only keys after the anchor are
+new. If no anchor is found (many keys before it were deleted), the pager steps back and
+fetches again. Keys created while listing may or may not appear; a key is never yielded
+twice, and no key that existed throughout the listing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import Any
+
+import attrs
+
+from ._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
+from .models import BYOKKey
+
+__all__ = ["AsyncKeyPager", "Page"]
+
+FetchPage = Callable[[int, int], Awaitable["Page"]]
+
+
+@attrs.frozen(kw_only=True)
+class Page:
+    """One page of keys: ``data``, ``total_count``, and where it starts.
+
+    ``request_id`` is the server's id for the request that fetched it.
+    """
+
+    data: list[BYOKKey]
+    total_count: int
+    offset: int
+    limit: int
+    request_id: str | None = None
+    _fetch: FetchPage | None = attrs.field(default=None, repr=False, eq=False, alias="fetch")
+
+    def has_next_page(self) -> bool:
+        """Whether keys follow this page (by ``total_count`` at the time it was fetched)."""
+        return bool(self.data) and self.offset + len(self.data) < self.total_count
+
+    async def next_page(self) -> Page:
+        """Fetch the page after this one; raises ``StopAsyncIteration`` if there is none."""
+        if not self.has_next_page() or self._fetch is None:
+            raise StopAsyncIteration
+        return await self._fetch(self.offset + len(self.data), self.limit)
+
+    def __iter__(self) -> Any:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class AsyncKeyPager:
+    """The result of ``client.byok.list(...)``: await it for one page, iterate for all keys."""
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        *,
+        offset: int = 0,
+        limit: int = MAX_PAGE_SIZE,
+        concurrency: int = DEFAULT_LIST_CONCURRENCY,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._fetch = fetch
+        self._offset = offset
+        self._limit = limit
+        self._concurrency = concurrency
+        # Overlap between consecutive pages: a few keys, so pages still cover ~95% new ground.
+        self._overlap = max(1, limit // 20) if limit > 1 else 0
+
+    def __await__(self) -> Generator[Any, None, Page]:
+        return self._fetch(self._offset, self._limit).__await__()
+
+    def __aiter__(self) -> AsyncIterator[BYOKKey]:
+        return self._iter_keys()
+
+    async def _iter_keys(self) -> AsyncIterator[BYOKKey]:
+        async for page in self.pages():
+            for key in page.data:
+                yield key
+
+    async def pages(self) -> AsyncIterator[Page]:
+        """Every page in order; each page's ``data`` holds only keys not yielded before."""
+        first = await self._fetch(self._offset, self._limit)
+        yield first
+        if len(first.data) < self._limit or not first.has_next_page():
+            return
+        stride = self._limit - self._overlap
+        recent: collections.deque[str] = collections.deque(maxlen=2 * self._limit)
+        recent.extend(k.id for k in first.data)
+        next_offset = first.offset + len(first.data) - self._overlap
+        total = first.total_count
+        window: collections.deque[tuple[int, asyncio.Task[Page]]] = collections.deque()
+        backtracks = 0
+        try:
+            while True:
+                # Keep `concurrency` fetches in flight, guessing offsets one stride apart.
+                guess = window[-1][0] + stride if window else next_offset
+                while len(window) < self._concurrency and guess < total + self._limit:
+                    window.append((guess, asyncio.ensure_future(self._fetch(guess, self._limit))))
+                    guess += stride
+                if not window:
+                    return
+                offset, task = window.popleft()
+                page = await task
+                total = max(total, page.total_count)
+                anchor = _last_anchor(page.data, recent)
+                if anchor is None and offset > 0 and backtracks < 64:
+                    # Deletions moved unseen keys before this page: step back and refetch.
+                    backtracks += 1
+                    _cancel(window)
+                    window.clear()
+                    next_offset = max(0, offset - stride)
+                    continue
+                seen = set(recent)
+                start = 0 if anchor is None else anchor + 1
+                fresh = [k for k in page.data[start:] if k.id not in seen]
+                recent.extend(k.id for k in fresh)
+                if fresh:
+                    yield attrs.evolve(page, data=fresh)
+                if len(page.data) < self._limit:
+                    return  # the last page
+                if anchor is not None and anchor != self._overlap - 1:
+                    # The keys moved: re-plan the remaining offsets from this page.
+                    _cancel(window)
+                    window.clear()
+                    next_offset = offset + len(page.data) - self._overlap
+        finally:
+            _cancel(window)
+
+
+def _last_anchor(data: list[BYOKKey], recent: collections.deque[str]) -> int | None:
+    """Index of the last key in *data* that was already yielded, if any."""
+    seen = set(recent)
+    for index in range(len(data) - 1, -1, -1):
+        if data[index].id in seen:
+            return index
+    return None
+
+
+def _cancel(window: collections.deque[tuple[int, asyncio.Task[Page]]]) -> None:
+    for _, task in window:
+        task.cancel()
+        # A cancelled fetch may already have failed: read its result so it is not logged.
+        task.add_done_callback(_consume)
+
+
+def _consume(task: asyncio.Task[Page]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,217 @@
+"""Building requests and deciphering responses: pure functions, no sockets.
+
+The transport (:mod:`asyncbyok.transport`) only moves bytes; everything the API means
+is here, so it can be tested with recorded payloads (the gidgethub way).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from . import codec
+from ._sentinel import UNSET, Unset
+from ._version import __version__
+from .errors import (
+    APIResponseValidationError,
+    AsyncBYOKError,
+    FieldError,
+    ValidationError,
+    error_from_response,
+    find_request_id,
+)
+from .models import BYOKKey
+
+__all__ = [
+    "USER_AGENT",
+    "HTTPRequest",
+    "InsecureURLError",
+    "build_headers",
+    "build_request",
+    "check_base_url",
+    "decode_response",
+    "key_path",
+    "list_query",
+]
+
+T = TypeVar("T")
+
+USER_AGENT = f"asyncbyok/{__version__}"
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+class InsecureURLError(AsyncBYOKError, ValueError):
+    """The management key would travel in clear text over plain ``http://``."""
+
+
+@attrs.frozen(repr=False)
+class HTTPRequest:
+    """One request, ready to send. Its ``repr`` hides the headers (they carry the key)."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"HTTPRequest({self.method} {self.url})"
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether *host* names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
+    """The base URL without a trailing slash; refuses ``http://`` beyond loopback.
+
+    The management key is a bearer token: over plain HTTP anyone on the path can read it.
+    Loopback (the emulator, a local proxy) is allowed; elsewhere pass
+    ``allow_insecure_http=True`` to accept the risk explicitly.
+    """
+    parsed = urllib.parse.urlsplit(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InsecureURLError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
+    if parsed.scheme == "http" and not allow_insecure_http and not is_loopback(parsed.hostname):
+        raise InsecureURLError(
+            f"refusing to send the management key over plain http to {parsed.hostname}: "
+            "use https, or pass allow_insecure_http=True"
+        )
+    return base_url.rstrip("/")
+
+
+def build_headers(
+    api_key: str,
+    *,
+    app_url: str | None = None,
+    app_title: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers every request carries: auth, user agent, optional attribution."""
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
+    if app_url:
+        headers["HTTP-Referer"] = app_url
+    if app_title:
+        headers["X-OpenRouter-Title"] = app_title
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def key_path(key_id: str) -> str:
+    """``/byok/{id}``, with the id checked and escaped (an id is never a path)."""
+    if not isinstance(key_id, str) or not key_id.strip():
+        raise ValidationError([FieldError("id", "must be a non-empty string")], subject="request")
+    return "/byok/" + urllib.parse.quote(key_id, safe="")
+
+
+def list_query(
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    workspace_id: str | Unset = UNSET,
+    provider: str | Unset = UNSET,
+) -> dict[str, str]:
+    """The query string of ``GET /byok``, checked against the API's limits."""
+    errors = []
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        errors.append(FieldError("offset", "must be an integer >= 0"))
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100
+    ):
+        errors.append(FieldError("limit", "must be an integer from 1 to 100"))
+    if workspace_id is not UNSET and (not isinstance(workspace_id, str) or not workspace_id):
+        errors.append(FieldError("workspace_id", "must be a non-empty string"))
+    if provider is not UNSET and (not isinstance(provider, str) or not provider):
+        errors.append(FieldError("provider", "must be a non-empty string"))
+    if errors:
+        raise ValidationError(errors, subject="list query")
+    query = {"offset": str(offset)}
+    if limit is not None:
+        query["limit"] = str(limit)
+    if workspace_id is not UNSET:
+        query["workspace_id"] = workspace_id
+    if provider is not UNSET:
+        query["provider"] = str(provider)
+    return query
+
+
+def build_request(
+    method: str,
+    base_url: str,
+    path: str,
+    headers: Mapping[str, str],
+    *,
+    query: Mapping[str, str] | None = None,
+    json_body: Any = None,
+) -> HTTPRequest:
+    """Assemble a request: URL from base, path and query; body as compact JSON."""
+    url = base_url + path
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    body = None
+    if json_body is not None:
+        body = codec.dumps(json_body)
+        headers = {**headers, "Content-Type": "application/json"}
+    return HTTPRequest(method, url, headers, body)
+
+
+def _unwrap(decoded: Any, cls: type[Any]) -> Any:
+    """``{"data": {...}}`` envelopes hold a key; the list and delete bodies are bare."""
+    if cls is BYOKKey:
+        if not isinstance(decoded, Mapping) or "data" not in decoded:
+            raise ValueError('expected an object with a "data" member')
+        return decoded["data"]
+    return decoded
+
+
+def decode_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    cls: type[T],
+    *,
+    method: str | None = None,
+    url: str | None = None,
+) -> T:
+    """The model in a success response, or raise the error the response stands for.
+
+    ``cls`` is :class:`~asyncbyok.models.BYOKKey` (for the ``{"data": ...}`` envelope of
+    create/get/update), :class:`~asyncbyok.models.BYOKKeyList` or
+    :class:`~asyncbyok.models.DeleteResult`.
+    """
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, body, method=method, url=url)
+    try:
+        decoded = json.loads(body)
+        return codec.structure(_unwrap(decoded, cls), cls)
+    except (ValueError, TypeError, cattrs.BaseValidationError) as exc:
+        if isinstance(exc, cattrs.BaseValidationError):
+            detail = "; ".join(cattrs.transform_error(exc))
+        else:
+            detail = str(exc)
+        raise APIResponseValidationError(
+            f"unexpected {status} response body for {cls.__name__}: {detail}",
+            status=status,
+            body=body[:1000].decode("utf-8", "replace"),
+            request_id=find_request_id(headers),
+            method=method,
+            url=url,
+        ) from exc
