@@ -24,10 +24,13 @@ DEFAULT_MAX_RETRY_AFTER = 30.0  # a longer Retry-After fails fast with RateLimit
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 # Client-wide retry budget, after the AWS SDKs' retry quota: a retry spends tokens, a
-# success earns one back, an empty bucket means "fail now" (the server is down).
-RETRY_BUDGET_CAPACITY = 500.0
-RETRY_COST = 5.0
-RETRY_TIMEOUT_COST = 10.0
+# success earns one back, an empty bucket means "fail now" (the server is down). With
+# these numbers a dead server sees at most ~200 retries from the whole client, however
+# many tasks; a flaky one (a third of requests failing) never drains it, because every
+# success pays back. (AWS spends 5 of 500 per retry: too few for 500 creates at once.)
+RETRY_BUDGET_CAPACITY = 200.0
+RETRY_COST = 1.0
+RETRY_TIMEOUT_COST = 2.0
 RETRY_SUCCESS_REFUND = 1.0
 
 # Safe create: how far a credential's created_at may precede the client's clock at the

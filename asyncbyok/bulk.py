@@ -73,8 +73,9 @@ async def create_many(
     Stopping: set *stop* to finish what is in flight and start nothing new (unstarted
     items get an ``asyncio.CancelledError`` as their error). Cancelling the call itself
     cancels the creates in flight; what completed before was reported to
-    ``on_progress``. Re-running the same named requests later converges without
-    duplicates, because each create checks for an earlier result before resending.
+    ``on_progress``. A create cancelled in flight may or may not have been stored: to
+    finish an interrupted batch without duplicates, let :mod:`asyncbyok.apply` plan it
+    (it creates only the names the server does not have yet).
     """
     items = _check(list(requests))
     limit = max(1, min(concurrency or DEFAULT_BULK_CONCURRENCY, len(items) or 1))

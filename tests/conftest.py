@@ -16,3 +16,30 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# --- the emulator on loopback, and a client pointed at it --------------------------------
+
+from collections.abc import AsyncIterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+import asyncbyok  # noqa: E402
+from asyncbyok.emulator import Emulator  # noqa: E402
+
+# Retry at once in tests (Retry-After is still obeyed): the tests are about behaviour.
+FAST_RETRY = asyncbyok.RetryPolicy(wait_scale=0.0)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(seed=1234) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[asyncbyok.Client]:
+    async with asyncbyok.Client(
+        api_key=emulator.management_key, base_url=emulator.base_url, retry=FAST_RETRY
+    ) as c:
+        yield c

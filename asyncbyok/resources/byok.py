@@ -31,9 +31,9 @@ __all__ = ["BYOKResource", "RawBYOKResource"]
 
 def _build(cls: Any, request: Any, fields: Mapping[str, Any]) -> Any:
     """A request object from either a ready one or keyword arguments, not both."""
-    given = {k: v for k, v in fields.items() if v is not UNSET}
     if request is None:
-        return cls(**given)
+        return cls(**fields)  # UNSET is every optional field's default: same as leaving it out
+    given = [k for k, v in fields.items() if v is not UNSET]
     if not isinstance(request, cls):
         raise TypeError(f"expected a {cls.__name__}, not {type(request).__name__}")
     if given:

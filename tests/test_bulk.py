@@ -1,0 +1,119 @@
+"""create_many: in order, never raising for one item, paced under a rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+import pytest
+
+from asyncbyok import (
+    BadRequestError,
+    Client,
+    CreateBYOKKeyRequest,
+    CreateResult,
+    RetryPolicy,
+    ValidationError,
+)
+from asyncbyok.emulator import Emulator, FaultConfig, Faults, RateLimit
+
+
+def _requests(n: int, provider: str = "openai") -> list[CreateBYOKKeyRequest]:
+    return [
+        CreateBYOKKeyRequest(provider=provider, key=f"sk-proj-{i:06d}-bulkAbCd", name=f"bulk-{i}")
+        for i in range(n)
+    ]
+
+
+async def test_2000_creates_under_a_rate_limit_all_succeed_without_duplicates() -> None:
+    async with (
+        Emulator(seed=11, rate_limit=RateLimit(rate=200, burst=20)) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        progress: list[CreateResult] = []
+        results = await c.byok.create_many(_requests(2000), on_progress=progress.append)
+        assert [r.index for r in results] == list(range(2000))
+        assert all(r.ok for r in results), next(r.error for r in results if not r.ok)
+        assert len(progress) == 2000
+        names = collections.Counter(r.name for r in emu.store.live())
+        assert len(names) == 2000
+        assert max(names.values()) == 1
+        assert c.rate_limited == emu.stats.rate_limited
+        # paced, not bursting: 429s are a small share of the requests
+        assert emu.stats.rate_limited < 400
+        print(f"\n2000 creates at 200/s: {c.rate_limited} responses were 429")
+
+
+async def test_one_failure_is_a_result_not_an_exception(client: Client, emulator: Emulator) -> None:
+    requests = _requests(5)
+    requests[2] = CreateBYOKKeyRequest(provider="unknown-lab", key="sk-x-1234567890", name="bad")
+    results = await client.byok.create_many(requests)
+    assert [r.ok for r in results] == [True, True, False, True, True]
+    assert isinstance(results[2].error, BadRequestError)
+    assert results[2].key is None
+    assert len(emulator.store.live()) == 4
+
+
+async def test_ambiguous_failures_make_no_duplicates(emulator: Emulator) -> None:
+    emulator.faults = Faults(
+        {"create": FaultConfig(commit_then_error_rate=0.2, commit_then_drop_rate=0.1)}
+    )
+    async with Client(
+        api_key=emulator.management_key, base_url=emulator.base_url, retry=RetryPolicy(wait_scale=0)
+    ) as c:
+        results = await c.byok.create_many(_requests(300), concurrency=16)
+    assert all(r.ok for r in results)
+    assert len(emulator.store.live()) == 300
+    assert len({r.key.id for r in results if r.key}) == 300
+
+
+async def test_bad_input_is_refused_before_any_request(client: Client, emulator: Emulator) -> None:
+    with pytest.raises(ValidationError) as info:
+        await client.byok.create_many([*_requests(2), {"provider": "openai"}])  # type: ignore[list-item]
+    assert info.value.paths == ["requests[2]"]
+    assert sum(emulator.stats.requests.values()) == 0
+
+
+async def test_cancelling_keeps_what_completed(client: Client, emulator: Emulator) -> None:
+    emulator.faults = Faults({"create": FaultConfig(latency=0.02)})
+    done: list[CreateResult] = []
+    twenty = asyncio.Event()
+
+    def on_progress(result: CreateResult) -> None:
+        done.append(result)
+        if len(done) == 20:
+            twenty.set()
+
+    task = asyncio.create_task(
+        client.byok.create_many(_requests(200), concurrency=4, on_progress=on_progress)
+    )
+    await twenty.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = {r.id for r in emulator.store.live()}
+    reported = {r.key.id for r in done if r.key}
+    assert reported <= stored
+    assert len(stored) - len(reported) <= 4  # at most the ones in flight
+    assert len(stored) < 200  # nothing new was started after the cancel
+
+
+async def test_stop_event_finishes_in_flight_and_returns(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.faults = Faults({"create": FaultConfig(latency=0.01)})
+    stop = asyncio.Event()
+    from asyncbyok.bulk import create_many
+
+    def on_progress(result: CreateResult) -> None:
+        if result.index >= 10:
+            stop.set()
+
+    results = await create_many(
+        client.byok, _requests(100), concurrency=2, on_progress=on_progress, stop=stop
+    )
+    assert len(results) == 100
+    ok = [r for r in results if r.ok]
+    assert 10 <= len(ok) <= 14
+    assert all(isinstance(r.error, asyncio.CancelledError) for r in results if not r.ok)
+    assert len(emulator.store.live()) == len(ok)

@@ -1,0 +1,64 @@
+"""The backoff gate and the adaptive rate limiter, on a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from asyncbyok.pacing import AdaptiveRateLimiter, BackoffGate
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_gate_keeps_the_latest_moment() -> None:
+    clock = FakeClock()
+    gate = BackoffGate(clock)
+    assert gate.remaining == 0
+    gate.defer(2)
+    gate.defer(1)  # never shortens
+    assert gate.remaining == 2
+    clock.now += 1.5
+    assert gate.remaining == 0.5
+
+
+async def test_every_waiter_leaves_the_gate_together() -> None:
+    gate = BackoffGate()
+    gate.defer(0.05)
+    start = time.monotonic()
+    await asyncio.gather(*(gate.wait() for _ in range(50)))
+    assert time.monotonic() - start >= 0.045
+
+
+def test_limiter_is_off_until_the_first_throttle_then_cuts_and_recovers() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(200):  # 100 successes a second for two seconds
+        clock.now += 0.01
+        limiter.on_success()
+    assert not limiter.enabled
+    limiter.on_throttle()
+    assert limiter.enabled
+    cut = limiter.rate
+    assert 50 <= cut <= 90  # ~0.7 x the measured ~100/s
+    limiter.on_throttle()  # same burst: one signal
+    assert limiter.rate == cut
+    for _ in range(300):
+        clock.now += 0.02
+        limiter.on_success()
+    assert limiter.rate > cut  # grew back after the throttles stopped
+
+
+async def test_limiter_paces_acquires() -> None:
+    limiter = AdaptiveRateLimiter()
+    limiter.on_throttle()
+    limiter._set_rate(100.0)
+    start = time.monotonic()
+    for _ in range(11):
+        await limiter.acquire()
+    assert time.monotonic() - start >= 0.09  # ten intervals of 10 ms

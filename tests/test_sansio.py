@@ -1,0 +1,119 @@
+"""Request building and response decoding, without a socket (recorded payloads)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from asyncbyok import (
+    APIResponseValidationError,
+    BYOKKey,
+    BYOKKeyList,
+    DeleteResult,
+    NotFoundError,
+    UpdateBYOKKeyRequest,
+    ValidationError,
+)
+from asyncbyok.sansio import (
+    USER_AGENT,
+    InsecureURLError,
+    build_headers,
+    build_request,
+    check_base_url,
+    decode_response,
+    key_path,
+    list_query,
+)
+
+from .test_codec import NEWEST, OLDEST
+
+
+def test_headers_carry_auth_agent_and_attribution() -> None:
+    headers = build_headers("mk", app_url="https://app.example", app_title="Fleet")
+    assert headers["Authorization"] == "Bearer mk"
+    assert headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith("asyncbyok/")
+    assert headers["HTTP-Referer"] == "https://app.example"
+    assert headers["X-OpenRouter-Title"] == "Fleet"
+    assert "HTTP-Referer" not in build_headers("mk")
+
+
+def test_request_body_is_compact_json_without_unset_fields() -> None:
+    req = build_request(
+        "PATCH",
+        "https://h/api/v1",
+        key_path("abc"),
+        {"A": "b"},
+        json_body=UpdateBYOKKeyRequest(name=None),
+    )
+    assert req.url == "https://h/api/v1/byok/abc"
+    assert req.body == b'{"name":null}'
+    assert req.headers["Content-Type"] == "application/json"
+    assert "Bearer" not in repr(
+        build_request("GET", "https://h", "/byok", {"Authorization": "Bearer s"})
+    )
+
+
+def test_ids_are_escaped_never_paths() -> None:
+    assert key_path("a/../b?c") == "/byok/a%2F..%2Fb%3Fc"
+    with pytest.raises(ValidationError):
+        key_path("")
+
+
+def test_list_query_checks_limits() -> None:
+    assert list_query(offset=5, limit=100, provider="openai") == {
+        "offset": "5",
+        "limit": "100",
+        "provider": "openai",
+    }
+    with pytest.raises(ValidationError) as info:
+        list_query(offset=-1, limit=101)
+    assert info.value.paths == ["offset", "limit"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/api/v1",
+        "http://localhost/api/v1",
+        "http://[::1]:9/x",
+        "https://openrouter.ai/api/v1/",
+    ],
+)
+def test_allowed_base_urls(url: str) -> None:
+    assert not check_base_url(url).endswith("/")
+
+
+def test_plain_http_beyond_loopback_is_refused() -> None:
+    with pytest.raises(InsecureURLError, match="plain http"):
+        check_base_url("http://openrouter.ai/api/v1")
+    assert check_base_url("http://10.0.0.5/api/v1", allow_insecure_http=True)
+    with pytest.raises(InsecureURLError):
+        check_base_url("ftp://x")
+
+
+def test_decode_envelopes() -> None:
+    key = decode_response(200, {}, json.dumps({"data": NEWEST}).encode(), BYOKKey)
+    assert key.id == NEWEST["id"]
+    page = decode_response(
+        200, {}, json.dumps({"data": [OLDEST], "total_count": 1}).encode(), BYOKKeyList
+    )
+    assert page.total_count == 1
+    assert decode_response(200, {}, b'{"deleted": true}', DeleteResult).deleted
+
+
+def test_decode_errors_and_bad_bodies() -> None:
+    with pytest.raises(NotFoundError) as info:
+        decode_response(
+            404, {"x-request-id": "r9"}, b'{"error":{"code":404,"message":"gone"}}', BYOKKey
+        )
+    assert info.value.request_id == "r9"
+    with pytest.raises(APIResponseValidationError, match="data"):
+        decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey)
+    with pytest.raises(APIResponseValidationError, match=r"\$\.disabled"):
+        decode_response(
+            200, {}, json.dumps({"data": {**NEWEST, "disabled": "no"}}).encode(), BYOKKey
+        )
+    with pytest.raises(APIResponseValidationError):
+        decode_response(200, {}, b"<html>", BYOKKeyList)
