@@ -76,9 +76,8 @@ class Checker:
     def uuid(self, path: str, value: Any) -> None:
         self.string(path, value)
         if isinstance(value, str) and not UUID_PATTERN.fullmatch(value):
-            self.fail(
-                path, f"must be a UUID like 550e8400-e29b-41d4-a716-446655440000, not {value!r}"
-            )
+            example = "550e8400-e29b-41d4-a716-446655440000"
+            self.fail(path, f"must be a UUID like {example}, not {value[:60]!r}")
 
     def string_list(
         self,

@@ -77,20 +77,24 @@ def format_datetime(value: datetime) -> str:
 # ---------------------------------------------------------------- strict primitives
 
 
-def _strict(kind: type[T], *, exclude: type | None = None) -> Callable[[Any, type], T]:
-    """A structure hook that checks the type instead of converting (``bool("no")`` is True)."""
+def _strict(kind: type[T]) -> Callable[[Any, type], T]:
+    """A structure hook that checks the type instead of converting (``bool("no")`` is True).
+
+    ``type(v) is kind``: decoded JSON holds exact types, and it keeps ``True`` from
+    passing for an ``int``.
+    """
 
     def hook(value: Any, _: type) -> T:
-        if isinstance(value, kind) and not (exclude and isinstance(value, exclude)):
+        if type(value) is kind:
             return value
         raise TypeError(f"expected {kind.__name__}, not {type(value).__name__}")
 
     return hook
 
 
-converter.register_structure_hook(str, _strict(str))
-converter.register_structure_hook(bool, _strict(bool))
-converter.register_structure_hook(int, _strict(int, exclude=bool))
+_PRIMITIVES = (str, bool, int)
+for _kind in _PRIMITIVES:
+    converter.register_structure_hook(_kind, _strict(_kind))
 converter.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
 converter.register_unstructure_hook(datetime, format_datetime)
 # UNSET passes through unstructuring untouched, so the class hooks below can drop it.
@@ -100,9 +104,12 @@ converter.register_unstructure_hook(_OpenStrEnum, lambda v: v.value)
 
 def _structure_str_list(value: Any, _: type) -> list[str]:
     # cattrs would accept any iterable, turning "gpt-4" into ["g", "p", "t", ...].
-    if not isinstance(value, list):
+    if type(value) is not list:
         raise TypeError(f"expected a list, not {type(value).__name__}")
-    return [converter.structure(item, str) for item in value]
+    for item in value:
+        if type(item) is not str:
+            raise TypeError(f"expected a list of strings, not one holding {type(item).__name__}")
+    return list(value)
 
 
 converter.register_structure_hook_func(lambda t: t == list[str], _structure_str_list)
@@ -144,6 +151,16 @@ def _make_union_hook(tp: Any) -> Callable[[Any, Any], Any]:
     inner: Any = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
     structure_inner = converter.get_structure_hook(inner)
 
+    if inner in _PRIMITIVES:  # the common case, checked inline: this is the hot path
+
+        def primitive_hook(value: Any, _: Any) -> Any:
+            if type(value) is inner or (value is None and nullable):
+                return value
+            expected = f"{inner.__name__}{' or null' if nullable else ''}"
+            raise TypeError(f"expected {expected}, not {type(value).__name__}")
+
+        return primitive_hook
+
     def hook(value: Any, _: Any) -> Any:
         if value is None:
             if nullable:
@@ -162,12 +179,23 @@ converter.register_structure_hook_factory(_is_model_union, _make_union_hook)
 
 def _response_hook(cls: type[T]) -> Callable[[Any, type], T]:
     known = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}  # type: ignore[arg-type]
-    generated = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False)
+    # The fast function skips cattrs' per-field error bookkeeping; only when it fails is
+    # the body decoded again with it, to name every bad field in the error.
+    fast = make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=False
+    )
+    detailed = make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=True
+    )
 
     def hook(data: Any, _: type) -> T:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected a JSON object, not {type(data).__name__}")
-        obj = generated(data, cls)
+        try:
+            obj = fast(data, cls)
+        except Exception:
+            detailed(data, cls)  # raises ClassValidationError naming the fields
+            raise
         unknown = data.keys() - known
         if unknown:
             # Frozen class: attrs itself sets fields this way in __init__.

@@ -52,11 +52,8 @@ class _OpenStrEnum(str, enum.Enum):
     @classmethod
     def coerce(cls, value: Any) -> Any:
         """The member for *value* if there is one, else *value* unchanged (open enum)."""
-        if isinstance(value, str) and not isinstance(value, cls):
-            try:
-                return cls(value)
-            except ValueError:
-                return value
+        if type(value) is str:  # a dict lookup: this runs for every key decoded
+            return cls._value2member_map_.get(value, value)
         return value
 
 

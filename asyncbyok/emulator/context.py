@@ -1,0 +1,94 @@
+"""What the handlers share: the store, the counters, the fault plan, the keys.
+
+:class:`Stats` and :attr:`AppContext.received` are what tests inspect; they are plain
+Python objects, read from any thread (the emulator only ever adds to them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal, NamedTuple
+
+import attrs
+from aiohttp import web
+
+from .faults import FaultPlan
+from .ratelimit import RateLimiter
+from .store import Store
+
+__all__ = [
+    "API_VERSIONS",
+    "CONTEXT",
+    "HIDDEN_FIELDS",
+    "ApiVersion",
+    "AppContext",
+    "ReceivedRequest",
+    "Stats",
+]
+
+ApiVersion = Literal["newest", "excerpt", "oldest"]
+"""Which age of the API to play (``tests/spec/NOTES.md``)."""
+API_VERSIONS: tuple[ApiVersion, ...] = ("newest", "excerpt", "oldest")
+
+_NEWEST = frozenset({"declared_region", "declared_zdr", "is_byok_only", "is_required"})
+HIDDEN_FIELDS: dict[ApiVersion, frozenset[str]] = {
+    "newest": frozenset(),
+    "excerpt": _NEWEST,
+    "oldest": _NEWEST | {"allowed_api_key_hashes"},
+}
+"""Fields a server of each age does not know: absent from its answers, refused in bodies."""
+
+
+@attrs.define
+class Stats:
+    """Counters of what the emulator saw and did.
+
+    ``requests[operation]`` counts every request routed to an operation (refused ones too);
+    ``responses[status]`` every answer sent (a dropped connection sends none);
+    ``faults[(operation, kind)]`` every injected fault; ``rate_limited`` the 429s;
+    ``unexpected_errors`` the exceptions that became a 500 on their own: a bug, never
+    bad input, so tests assert it stays 0.
+    """
+
+    requests: Counter[str] = attrs.field(factory=Counter)
+    responses: Counter[int] = attrs.field(factory=Counter)
+    faults: Counter[tuple[str, str]] = attrs.field(factory=Counter)
+    rate_limited: int = 0
+    unexpected_errors: int = 0
+
+    def clear(self) -> None:
+        """Back to zero, in place (references held by tests stay valid)."""
+        self.requests.clear()
+        self.responses.clear()
+        self.faults.clear()
+        self.rate_limited = 0
+        self.unexpected_errors = 0
+
+
+class ReceivedRequest(NamedTuple):
+    """A request that reached its handler: ``(operation, body)``.
+
+    ``body`` is the decoded JSON body with the value of ``"key"`` replaced by
+    ``"<redacted>"``; ``None`` for operations without a body or a body that was not JSON.
+    """
+
+    operation: str
+    body: Any
+
+
+@attrs.define
+class AppContext:
+    """The state one emulator's handlers work on."""
+
+    store: Store
+    stats: Stats
+    plan: FaultPlan
+    management_keys: frozenset[str]
+    api_keys: frozenset[str]
+    api_version: ApiVersion = "newest"
+    limiter: RateLimiter | None = None
+    received: list[ReceivedRequest] = attrs.field(factory=list)
+
+
+CONTEXT = web.AppKey("asyncbyok_emulator_context", AppContext)
+"""Where the :class:`AppContext` lives on the ``aiohttp`` application."""

@@ -1,0 +1,99 @@
+"""The token bucket, by hand-moved clock, and the 429s it makes the emulator send."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from asyncbyok.emulator import Emulator, RateLimit
+from asyncbyok.emulator.ratelimit import RateLimiter, TokenBucket, retry_after_headers
+
+from .conftest import Api
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
+    clock = Clock()
+    bucket = TokenBucket(RateLimit(rate=10.0, burst=3), clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.1)
+    clock.now += 0.05
+    assert bucket.take() == pytest.approx(0.05)
+    clock.now += 0.05
+    assert bucket.take() == 0.0
+    clock.now += 100  # never more than the burst
+    assert [bucket.take() for _ in range(4)][-1] > 0
+
+
+def test_limiter_keeps_one_bucket_per_key() -> None:
+    limiter = RateLimiter(RateLimit(rate=1.0, burst=1), clock=Clock())
+    assert limiter.take("a") == 0.0
+    assert limiter.take("a") > 0
+    assert limiter.take("b") == 0.0
+
+
+@pytest.mark.parametrize("bad", [{"rate": 0}, {"rate": -1.0}, {"burst": 0}])
+def test_bad_limits_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must be more than 0"):
+        RateLimit(**bad)
+
+
+def test_retry_after_is_whole_seconds_at_least_one_and_ms_is_precise() -> None:
+    assert retry_after_headers(0.004) == {"Retry-After": "1", "retry-after-ms": "4"}
+    assert retry_after_headers(2.3) == {"Retry-After": "3", "retry-after-ms": "2300"}
+
+
+@pytest.fixture
+def emulator_kwargs() -> dict[str, Any]:
+    return {
+        "rate_limit": RateLimit(rate=2.0, burst=3),
+        "management_keys": ["mgmt-one", "mgmt-two"],
+    }
+
+
+async def test_over_the_limit_is_429_with_retry_after(emu: Emulator, api: Api) -> None:
+    await api.call("GET", "/byok", auth="Bearer mgmt-two")  # warm the response validator
+    statuses = [(await api.list()).status for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    reply = await api.list()
+    assert reply.status == 429
+    assert reply.body == {"error": {"code": 429, "message": "Rate limit exceeded"}}
+    assert reply.checked == "jsonschema"  # the excerpt documents no 429: component schema
+    assert reply.headers["Retry-After"] == "1"
+    assert 1 <= int(reply.headers["retry-after-ms"]) <= 500
+    assert reply.headers["X-Request-Id"].startswith("req_")
+    assert emu.stats.rate_limited == 1
+    assert emu.stats.responses[429] == 1
+    # Another management key has its own bucket.
+    other = await api.call("GET", "/byok", auth="Bearer mgmt-two")
+    assert other.status == 200
+    assert emu.stats.rate_limited == 1
+    # Waiting the advised time is enough.
+    await asyncio.sleep(int(reply.headers["retry-after-ms"]) / 1000)
+    assert (await api.list()).status == 200
+
+
+async def test_rate_limit_can_be_changed_or_removed(emu: Emulator, api: Api) -> None:
+    for _ in range(3):
+        await api.list()
+    assert (await api.list()).status == 429
+    emu.rate_limit = None
+    assert [(await api.list()).status for _ in range(10)] == [200] * 10
+    emu.rate_limit = RateLimit(rate=1.0, burst=1)
+    assert [(await api.list()).status for _ in range(2)] == [200, 429]
+    assert emu.rate_limit == RateLimit(rate=1.0, burst=1)
+
+
+async def test_refused_keys_do_not_spend_tokens(emu: Emulator, api: Api) -> None:
+    for _ in range(5):
+        assert (await api.call("GET", "/byok", auth=None)).status == 401
+    assert [(await api.list()).status for _ in range(3)] == [200, 200, 200]

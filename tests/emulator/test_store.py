@@ -1,0 +1,137 @@
+"""The store on its own: labels, digests, defaults, sort order, soft delete, the state file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from asyncbyok import CreateBYOKKeyRequest, UpdateBYOKKeyRequest
+from asyncbyok.emulator import Store, digest_key, mask_key
+from asyncbyok.labels import label_consistent
+
+WORKSPACE = "550e8400-e29b-41d4-a716-446655440000"
+OTHER_WORKSPACE = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize(
+    ("raw", "label"),
+    [
+        ("sk-proj-0000AbCd", "sk-...AbCd"),
+        ("123456789012", "123...9012"),
+        ("12345678901", "...01"),
+        ("abcd", "...cd"),
+        ("abc", "..."),
+        ("x", "..."),
+    ],
+)
+def test_mask_key(raw: str, label: str) -> None:
+    assert mask_key(raw) == label
+    # The client's own check agrees with every label the emulator makes.
+    assert label_consistent(label, raw) in (True, None)
+
+
+def test_digest_is_sha256_hex() -> None:
+    assert digest_key("sk-x") == hashlib.sha256(b"sk-x").hexdigest()
+    assert len(digest_key("\ud800")) == 64  # a lone surrogate from JSON does not crash
+
+
+def store(tmp_path: Path | None = None) -> Store:
+    path = tmp_path / "state.json" if tmp_path else None
+    return Store(default_workspace_id=WORKSPACE, path=path)
+
+
+def create(s: Store, provider: str = "openai", **fields: object) -> str:
+    return s.create(CreateBYOKKeyRequest(provider=provider, key="sk-raw-000000AbCd", **fields)).id  # type: ignore[arg-type]
+
+
+def test_defaults_of_a_new_record() -> None:
+    s = store()
+    record = s.create(CreateBYOKKeyRequest(provider="openai", key="sk-raw-000000AbCd"))
+    assert uuid.UUID(record.id).version == 4
+    assert record.workspace_id == WORKSPACE
+    assert (record.name, record.disabled, record.is_fallback) == (None, False, False)
+    assert (record.allowed_models, record.allowed_user_ids, record.allowed_api_key_hashes) == (
+        None,
+        None,
+        None,
+    )
+    assert (record.declared_region, record.declared_zdr) == (None, None)
+    assert (record.is_byok_only, record.is_required, record.deleted) == (False, False, False)
+    assert record.label == "sk-...AbCd"
+    assert record.key_digest == digest_key("sk-raw-000000AbCd")
+    assert "sk-raw-000000AbCd" not in repr(record)
+
+
+def test_sort_order_per_provider_and_workspace_in_creation_order() -> None:
+    s = store()
+    a, b = create(s), create(s)
+    c = create(s, "anthropic")
+    d = create(s, workspace_id=OTHER_WORKSPACE)
+    orders = {r.id: r.sort_order for r in s.records}
+    assert [orders[a], orders[b], orders[c], orders[d]] == [0, 1, 0, 0]
+    s.delete(b)
+    # A deleted credential's position is not handed out again.
+    assert s.get(create(s)).sort_order == 2  # type: ignore[union-attr]
+
+
+def test_soft_delete_keeps_the_record_but_hides_it() -> None:
+    s = store()
+    key_id = create(s)
+    assert s.delete(key_id)
+    assert s.get(key_id) is None
+    assert not s.delete(key_id)
+    assert s.update(key_id, UpdateBYOKKeyRequest(name="x")) is None
+    assert [r.deleted for r in s.records] == [True]
+    assert s.live() == []
+    assert s.page(workspace_id=WORKSPACE, provider=None, offset=0, limit=50) == ([], 0)
+
+
+def test_update_rotates_and_sets_only_given_fields() -> None:
+    s = store()
+    key_id = create(s, name="prod", allowed_models=["a"])
+    before = s.get(key_id)
+    assert before is not None
+    digest = before.key_digest
+    s.update(key_id, UpdateBYOKKeyRequest(key="sk-new-0000000WxYz", allowed_models=None))
+    after = s.get(key_id)
+    assert after is not None
+    assert after.key_digest != digest
+    assert after.key_digest == digest_key("sk-new-0000000WxYz")
+    assert after.label == "sk-...WxYz"
+    assert (after.name, after.allowed_models) == ("prod", None)
+
+
+def test_page_filters_and_counts() -> None:
+    s = store()
+    ids = [create(s, "openai" if i % 2 else "anthropic") for i in range(7)]
+    create(s, workspace_id=OTHER_WORKSPACE)
+    page, total = s.page(workspace_id=WORKSPACE, provider="openai", offset=1, limit=2)
+    assert total == 3
+    assert [r.id for r in page] == [ids[3], ids[5]]
+
+
+def test_state_file_round_trip_without_raw_keys(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    kept, gone = create(s, name="kept"), create(s)
+    s.delete(gone)
+    text = (tmp_path / "state.json").read_text()
+    assert "sk-raw-000000AbCd" not in text
+    assert json.loads(text)["default_workspace_id"] == WORKSPACE
+    assert Store.saved_default_workspace(tmp_path / "state.json") == WORKSPACE
+
+    again = store(tmp_path)
+    assert [(r.id, r.deleted) for r in again.records] == [(kept, False), (gone, True)]
+    assert again.records == s.records
+    # Sort order continues after a restart.
+    assert again.get(create(again)).sort_order == 2  # type: ignore[union-attr]
+    assert list(tmp_path.iterdir()) == [tmp_path / "state.json"]  # no temporary files left
+
+
+def test_state_file_of_another_version_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text('{"version": 99, "records": []}')
+    with pytest.raises(ValueError, match="unsupported"):
+        store(tmp_path)
