@@ -284,3 +284,18 @@ async def test_servers_of_every_age_decode() -> None:
                 assert fetched.declared_zdr is UNSET
             else:
                 assert fetched.declared_zdr is None
+
+
+async def test_identifying_headers_are_sent(emulator: Emulator) -> None:
+    async with Client(
+        api_key=emulator.management_key,
+        base_url=emulator.base_url,
+        app_url="https://fleet.example",
+        app_title="Fleet Manager",
+    ) as c:
+        await c.byok.list()
+        await c.with_options(max_retries=0).byok.list()  # copies keep the settings
+    seen = emulator.stats.client_headers
+    assert seen[("User-Agent", f"asyncbyok/{asyncbyok.__version__}")] == 2
+    assert seen[("HTTP-Referer", "https://fleet.example")] == 2
+    assert seen[("X-OpenRouter-Title", "Fleet Manager")] == 2

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from . import handlers
-from .context import CONTEXT, AppContext
+from .context import CONTEXT, IDENTIFYING_HEADERS, AppContext
 from .faults import FaultKind
 from .ratelimit import retry_after_headers
 from .replies import ERROR_MESSAGES, ErrorReply, new_request_id
@@ -77,6 +77,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     operation = operation_of(request)
     if operation is not None:
         ctx.stats.requests[operation] += 1
+        for name in IDENTIFYING_HEADERS:  # never Authorization: it carries the key
+            if name in request.headers:
+                ctx.stats.client_headers[(name, request.headers[name])] += 1
     response: web.StreamResponse
     try:
         response = await handler(request)

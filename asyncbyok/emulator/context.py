@@ -55,6 +55,8 @@ class Stats:
     faults: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     rate_limited: int = 0
     unexpected_errors: int = 0
+    client_headers: Counter[tuple[str, str]] = attrs.field(factory=Counter)
+    """``(header, value)`` of the identifying headers clients sent (User-Agent, attribution)."""
 
     def clear(self) -> None:
         """Back to zero, in place (references held by tests stay valid)."""
@@ -63,6 +65,11 @@ class Stats:
         self.faults.clear()
         self.rate_limited = 0
         self.unexpected_errors = 0
+        self.client_headers.clear()
+
+
+# Request headers worth counting in Stats.client_headers: none of them is a secret.
+IDENTIFYING_HEADERS = ("User-Agent", "HTTP-Referer", "X-OpenRouter-Title")
 
 
 class ReceivedRequest(NamedTuple):
