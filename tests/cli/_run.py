@@ -1,0 +1,116 @@
+"""Running the real ``asyncbyok`` command, and an emulator in another process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+_SCRIPT = Path(sys.executable).with_name("asyncbyok")
+
+
+def command() -> list[str]:
+    """The installed console script, or ``python -m asyncbyok.cli`` where there is none."""
+    return [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "asyncbyok.cli"]
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment without any OpenRouter settings (tests pass their own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
+    env.update(extra or {})
+    return env
+
+
+@attrs.frozen
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def asyncbyok(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> Result:
+    """Run ``asyncbyok ARGS`` to the end; stdin is not a terminal."""
+    done = subprocess.run(
+        [*command(), *args],
+        env=clean_env(env),
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@attrs.frozen
+class RemoteEmulator:
+    """An emulator process started with ``python -m asyncbyok.emulator --port 0``."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    management_key: str
+    default_workspace_id: str
+
+    def get(self, path: str) -> Any:
+        """GET ``base_url + path`` with the management key; the decoded JSON."""
+        request = urllib.request.Request(
+            self.base_url + path, headers={"Authorization": f"Bearer {self.management_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def all_keys(self, workspace_id: str) -> list[dict[str, Any]]:
+        keys: list[dict[str, Any]] = []
+        while True:
+            page = self.get(f"/byok?workspace_id={workspace_id}&limit=100&offset={len(keys)}")
+            keys += page["data"]
+            if not page["data"] or len(keys) >= page["total_count"]:
+                return keys
+
+
+@contextmanager
+def remote_emulator(options: Sequence[str] = ()) -> Iterator[RemoteEmulator]:
+    """Serve an emulator in a child process for the duration of the block."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncbyok.emulator", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert process.stdout is not None
+        info: dict[str, str] = {}
+        while "default_workspace_id" not in info:
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError("the emulator exited before printing its address")
+            key, _, value = line.strip().partition(": ")
+            info[key] = value
+        yield RemoteEmulator(
+            process, info["base_url"], info["management_key"], info["default_workspace_id"]
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
