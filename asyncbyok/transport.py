@@ -82,6 +82,11 @@ class Transport:
                 keepalive_timeout=self.limits.keepalive_timeout,
             )
             self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            # aiohttp silently resends GET/PUT/DELETE once when a kept-alive connection
+            # drops. Our retry policy decides about resends (and counts them): a DELETE
+            # resent behind our back turns "deleted" into a confusing 404.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limits.max_connections)
         return self._session

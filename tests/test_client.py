@@ -299,3 +299,18 @@ async def test_identifying_headers_are_sent(emulator: Emulator) -> None:
     assert seen[("User-Agent", f"asyncbyok/{asyncbyok.__version__}")] == 2
     assert seen[("HTTP-Referer", "https://fleet.example")] == 2
     assert seen[("X-OpenRouter-Title", "Fleet Manager")] == 2
+
+
+async def test_a_delete_dropped_after_commit_is_not_reported_as_404(emulator: Emulator) -> None:
+    async with Client(
+        api_key=emulator.management_key, base_url=emulator.base_url, retry=FAST_RETRY
+    ) as c:
+        keys = [await c.byok.create(provider="openai", key=RAW, name=f"d{i}") for i in range(5)]
+        emulator.faults = Faults({"delete": FaultConfig(commit_then_drop_rate=1.0)})
+        for key in keys:
+            raw = await c.byok.with_raw_response.delete(key.id)
+            assert raw.parsed.deleted
+            assert raw.recovered
+            assert raw.attempts == 1
+    assert emulator.store.live() == []
+    assert emulator.stats.requests["delete"] == 5  # looked up with GET, never resent

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .. import sansio
 from .._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE, SAFE_CREATE_CLOCK_SKEW
 from .._sentinel import UNSET, Unset
-from ..errors import FieldError, ValidationError
+from ..errors import FieldError, NotFoundError, ValidationError
 from ..models import (
     BYOKKey,
     BYOKKeyList,
@@ -100,8 +100,20 @@ class RawBYOKResource:
         return await self._client.request("PATCH", path, BYOKKey, json_body=request)
 
     async def delete(self, key_id: str) -> APIResponse[DeleteResult]:
-        """``DELETE /byok/{id}``."""
-        return await self._client.request("DELETE", sansio.key_path(key_id), DeleteResult)
+        """``DELETE /byok/{id}``. If an attempt fails ambiguously, the credential is
+        fetched before resending: a 404 then means that attempt deleted it."""
+        path = sansio.key_path(key_id)
+
+        async def before_resend(error: BaseException, failed_at: float) -> DeleteResult | None:
+            if not is_ambiguous(error):
+                return None
+            try:
+                await self.get(key_id)
+            except NotFoundError:
+                return DeleteResult(deleted=True)
+            return None  # still there: send the delete again
+
+        return await self._client.request("DELETE", path, DeleteResult, before_resend=before_resend)
 
     async def list_page(
         self,
