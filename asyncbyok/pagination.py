@@ -109,7 +109,7 @@ class AsyncKeyPager:
             while True:
                 # Keep `concurrency` fetches in flight, guessing offsets one stride apart.
                 guess = window[-1][0] + stride if window else next_offset
-                while len(window) < self._concurrency and guess < total + self._limit:
+                while len(window) < self._concurrency and guess + self._overlap < total:
                     window.append((guess, asyncio.ensure_future(self._fetch(guess, self._limit))))
                     guess += stride
                 if not window:
@@ -131,13 +131,14 @@ class AsyncKeyPager:
                 recent.extend(k.id for k in fresh)
                 if fresh:
                     yield attrs.evolve(page, data=fresh)
-                if len(page.data) < self._limit:
-                    return  # the last page
+                if len(page.data) < self._limit or offset + len(page.data) >= page.total_count:
+                    return  # the last page, by its length or by the count sent with it
+                # Where the page after this one starts (used whenever the window is empty).
+                next_offset = offset + len(page.data) - self._overlap
                 if anchor is not None and anchor != self._overlap - 1:
                     # The keys moved: re-plan the remaining offsets from this page.
                     _cancel(window)
                     window.clear()
-                    next_offset = offset + len(page.data) - self._overlap
         finally:
             _cancel(window)
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_any
-from tenacity.stop import stop_after_attempt, stop_base, stop_before_delay
+from tenacity.stop import stop_after_attempt, stop_base
 
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
@@ -174,6 +175,18 @@ class _stop_when_out_of_budget(stop_base):
         return False
 
 
+class _stop_before_deadline(stop_base):
+    """Stop when the next attempt would start after *deadline* seconds from *started*."""
+
+    def __init__(self, started: float, deadline: float) -> None:
+        self.started = started
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        next_start = time.monotonic() + retry_state.upcoming_sleep
+        return next_start - self.started >= self.deadline
+
+
 class _stop_after_rate_limits(stop_base):
     """Counts 429s against ``rate_limit_retries`` and other errors against ``max_retries``."""
 
@@ -201,8 +214,12 @@ def make_retrying(
     budget: RetryBudget,
     spent: list[float],
     on_retry: Callable[[RetryEvent], Any] | None = None,
+    started: float | None = None,
 ) -> AsyncRetrying:
     """A fresh tenacity ``AsyncRetrying`` for one call.
+
+    The deadline counts from *started* (a ``time.monotonic()`` reading; default: now),
+    so a first attempt made before entering the loop counts too.
 
     *spent* collects the tokens each retry took from *budget*, so the caller can refund
     the last one on success.
@@ -238,7 +255,7 @@ def make_retrying(
     if policy.rate_limit_retries is None:
         stops.append(stop_after_attempt(policy.max_retries + 1))
     if policy.deadline is not None:
-        stops.append(stop_before_delay(policy.deadline))
+        stops.append(_stop_before_deadline(started or time.monotonic(), policy.deadline))
     stops.append(_stop_when_out_of_budget(budget, spent))
     return AsyncRetrying(
         retry=retry_if_exception(policy.is_retryable),

@@ -314,3 +314,15 @@ async def test_a_delete_dropped_after_commit_is_not_reported_as_404(emulator: Em
             assert raw.attempts == 1
     assert emulator.store.live() == []
     assert emulator.stats.requests["delete"] == 5  # looked up with GET, never resent
+
+
+async def test_the_deadline_bounds_retries_in_time(emulator: Emulator) -> None:
+    emulator.faults = Faults.everywhere(error_rate=1.0, latency=0.05)
+    policy = RetryPolicy(max_retries=100, deadline=0.4, initial_backoff=0.05, max_backoff=0.05)
+    async with Client(
+        api_key=emulator.management_key, base_url=emulator.base_url, retry=policy
+    ) as c:
+        with pytest.raises(InternalServerError) as info:
+            await c.byok.list()
+    # each attempt takes >= 50 ms, so a 0.4 s deadline allows at most 8 of the 101 attempts
+    assert 2 <= info.value.attempts <= 8

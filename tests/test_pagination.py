@@ -114,3 +114,12 @@ async def test_list_pages_yields_only_new_keys(client: Client, emulator: Emulato
     pages = [p async for p in client.byok.list().pages()]
     assert sum(len(p.data) for p in pages) == 250
     assert pages[0].request_id
+
+
+async def test_each_page_is_fetched_once(client: Client, emulator: Emulator) -> None:
+    await _fill(emulator, 2000)
+    for concurrency in (1, 3, 8):
+        emulator.stats.requests.clear()
+        assert len([k async for k in client.byok.list(concurrency=concurrency)]) == 2000
+        # pages overlap by 5 keys: 95 new keys a page after the first, and no refetches
+        assert emulator.stats.requests["list"] == 1 + -(-1900 // 95)
