@@ -15,6 +15,7 @@ thousand tasks behave as one polite caller:
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import time
 from collections.abc import Callable
@@ -50,31 +51,36 @@ class BackoffGate:
 
 
 class _RateClock:
-    """Smoothed rate of successful responses per second, in half-second buckets."""
+    """Successful responses per second over the last *window* seconds (a sliding window).
 
-    def __init__(self, clock: Clock, smoothing: float = 0.8, bucket: float = 0.5) -> None:
+    Until a whole window has passed, the rate is taken over the time since the first
+    success: a burst early in a fixed bucket would otherwise read as a slow server, and
+    an underestimate is slow to undo (the rate then climbs back over seconds), while an
+    overestimate is corrected by the very next 429.
+    """
+
+    def __init__(self, clock: Clock, window: float = 1.0) -> None:
         self._clock = clock
-        self._smoothing = smoothing
-        self._scale = 1.0 / bucket
-        self._last_bucket = math.floor(clock() * self._scale) / self._scale
-        self._count = 0
-        self.rate = 0.0
+        self._window = window
+        self._times: collections.deque[float] = collections.deque()
+        self._first: float | None = None
 
     def record(self) -> float:
-        now_bucket = math.floor(self._clock() * self._scale) / self._scale
-        self._count += 1
-        if now_bucket > self._last_bucket:
-            current = self._count / (now_bucket - self._last_bucket)
-            self.rate = current * self._smoothing + self.rate * (1 - self._smoothing)
-            self._count = 0
-            self._last_bucket = now_bucket
-        return self.rate
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+        self._times.append(now)
+        return self.rate(now)
 
-    def estimate(self) -> float:
-        """The smoothed rate, or the current bucket's rate before a bucket has closed."""
-        if self.rate > 0:
-            return self.rate
-        return self._count / max(0.1, self._clock() - self._last_bucket)
+    def rate(self, now: float | None = None) -> float:
+        now = self._clock() if now is None else now
+        times = self._times
+        while times and times[0] < now - self._window:
+            times.popleft()
+        if self._first is None:
+            return 0.0
+        span = min(self._window, max(0.05, now - self._first))
+        return len(times) / span
 
 
 class AdaptiveRateLimiter:
@@ -121,7 +127,9 @@ class AdaptiveRateLimiter:
 
     def _refill(self) -> None:
         now = self._clock()
-        capacity = max(1.0, self.rate)
+        # A tenth of a second of requests at most: a long idle spell (a backoff) must not
+        # bank a burst that the server would answer with 429s.
+        capacity = max(1.0, self.rate / 10)
         self._tokens = min(capacity, self._tokens + (now - self._last_refill) * self.rate)
         self._last_refill = now
 
@@ -137,7 +145,7 @@ class AdaptiveRateLimiter:
     def on_throttle(self) -> None:
         """Feed back a 429: cut the rate to ``beta`` times what the server sustained."""
         self.throttles += 1
-        measured = self._measured.estimate()
+        measured = self._measured.rate()
         now = self._clock()
         if measured <= 0:
             measured = self.rate if self.enabled else self.MIN_RATE
@@ -147,11 +155,13 @@ class AdaptiveRateLimiter:
         self._w_max = base
         self._k = (base * (1 - self._beta) / self._scale) ** (1 / 3)
         self._last_throttle = now
-        if not self.enabled:
+        if self.enabled:
+            self._set_rate(base * self._beta)
+        else:  # switch on with an empty bucket (refilling at an infinite rate is no rate)
             self.enabled = True
             self._last_refill = now
             self._tokens = 0.0
-        self._set_rate(base * self._beta)
+            self.rate = max(self.MIN_RATE, base * self._beta)
 
     def _set_rate(self, rate: float) -> None:
         self._refill()

@@ -39,8 +39,8 @@ async def test_2000_creates_under_a_rate_limit_all_succeed_without_duplicates() 
         assert len(names) == 2000
         assert max(names.values()) == 1
         assert c.rate_limited == emu.stats.rate_limited
-        # paced, not bursting: 429s are a small share of the requests
-        assert emu.stats.rate_limited < 400
+        # paced, not bursting: 429s are a small share of the requests (46 on this machine)
+        assert emu.stats.rate_limited < 200
         print(f"\n2000 creates at 200/s: {c.rate_limited} responses were 429")
 
 

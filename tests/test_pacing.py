@@ -62,3 +62,18 @@ async def test_limiter_paces_acquires() -> None:
     for _ in range(11):
         await limiter.acquire()
     assert time.monotonic() - start >= 0.09  # ten intervals of 10 ms
+
+
+async def test_switching_on_starts_with_an_empty_bucket() -> None:
+    # Regression: the first refill used to run at the old, infinite rate and let a burst
+    # of hundreds through right after the first 429.
+    limiter = AdaptiveRateLimiter()
+    for _ in range(50):
+        limiter.on_success()
+    limiter.on_throttle()
+    assert limiter.enabled
+    assert limiter.rate < 1e6
+    start = time.monotonic()
+    for _ in range(3):
+        await limiter.acquire()
+    assert time.monotonic() - start >= 2 / limiter.rate * 0.9
