@@ -1,0 +1,449 @@
+"""Results out: ``results.json``, ``results.md`` (tables) and ``throughput.png`` (plot)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["evaluate_targets", "render_markdown", "write_plot", "write_results"]
+
+Row = dict[str, Any]
+
+
+def _num(value: Any, digits: int = 0, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:,.{digits}f}{suffix}"
+    return str(value)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _x(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}x"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+# ------------------------------------------------------------------ targets
+
+
+def _target(
+    name: str, goal: str, value: Any, met: bool | None, detail: str = "", unit: str = "x"
+) -> dict[str, Any]:
+    return {
+        "target": name,
+        "goal": goal,
+        "value": value,
+        "unit": unit,
+        "met": met,
+        "detail": detail,
+    }
+
+
+def evaluate_targets(scenarios: dict[str, Any], *, concurrency: int) -> list[dict[str, Any]]:
+    """The issue's targets, each with the figure measured and whether it was met."""
+    out: list[dict[str, Any]] = []
+
+    def check(v: float | None, ok: Callable[[float], bool]) -> bool | None:
+        return None if v is None else ok(v)
+
+    create = scenarios.get("create")
+    if create and "error" not in create:
+        row = create["by_concurrency"].get(str(concurrency), {})
+        ratios = row.get("ratios", {})
+        v = ratios.get("rps_vs_aiohttp")
+        out.append(
+            _target(
+                f"create throughput vs raw aiohttp, c={concurrency}",
+                ">= 0.85x",
+                v,
+                check(v, lambda x: x >= 0.85),
+            )
+        )
+        v = ratios.get("rps_vs_openrouter")
+        out.append(
+            _target(
+                f"create throughput vs official SDK, c={concurrency}",
+                ">= 10x",
+                v,
+                check(v, lambda x: x >= 10),
+            )
+        )
+    listing = scenarios.get("list")
+    if listing and "error" not in listing:
+        v = listing["speedup"].get("vs_aiohttp_sequential")
+        complete = listing["results"].get("asyncbyok", {}).get("complete")
+        out.append(
+            _target(
+                "list all: speedup over a sequential walk",
+                ">= 5x, every key once",
+                v,
+                check(v, lambda x: x >= 5 and bool(complete)),
+                "" if complete else "asyncbyok's listing was incomplete",
+            )
+        )
+    bulk = scenarios.get("bulk")
+    if bulk and "error" not in bulk:
+        ours = bulk["results"].get("asyncbyok", {})
+        v = ours.get("vs_ideal")
+        dup = ours.get("duplicates_max")
+        out.append(
+            _target(
+                "bulk under 200 req/s: time vs N / rate",
+                "<= 1.2x",
+                v,
+                check(v, lambda x: x <= 1.2 and bool(ours.get("finished"))),
+                f"{_num(ours.get('server_429s'))} 429s; {_num(ours.get('missing'))} missing",
+            )
+        )
+        out.append(_target("bulk: duplicates", "0", dup, check(dup, lambda x: x == 0), unit=""))
+    faults = scenarios.get("faults")
+    if faults and "error" not in faults:
+        ours = faults["results"].get("asyncbyok", {})
+        v = ours.get("completion")
+        dup = ours.get("duplicates_max")
+        out.append(
+            _target(
+                "faults: completion, zero duplicates",
+                "100%, 0 duplicates",
+                v,
+                check(v, lambda x: x >= 1.0 and dup == 0),
+                f"{_num(dup)} duplicates",
+                unit="",
+            )
+        )
+    imports = scenarios.get("import")
+    if imports and "error" not in imports:
+        v = imports.get("ratio_vs_openrouter")
+        out.append(
+            _target("import time vs official SDK", "<= 0.5x", v, check(v, lambda x: x <= 0.5))
+        )
+    memory = scenarios.get("memory")
+    if memory and "error" not in memory:
+        out.append(
+            _target(
+                f"memory flat while iterating {memory['params']['keys']:,} keys",
+                "flat",
+                memory.get("traced_peak_mb"),
+                memory.get("flat"),
+                f"RSS growth {_num(memory.get('rss_growth_mb'), 1)} MB, "
+                f"traced growth {_num(memory.get('traced_growth_mb'), 2)} MB",
+                unit=" MB peak traced",
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def _md_create(s: dict[str, Any]) -> list[str]:
+    names = s["contenders"]
+    lines = [
+        "## 1. Create throughput",
+        "",
+        f"{s['params']['creates']:,} creates per measurement "
+        f"({s['params']['creates_at_concurrency_1']:,} at concurrency 1), or as many as start "
+        f"within {s['params']['max_seconds']:g} s, after {s['params']['warmup']} warm-up "
+        f"creates; median of {s['params']['rounds']} rounds, contenders alternating. Every "
+        "contender gets a pool of `concurrency` connections.",
+        "",
+        "Requests per second (higher is better):",
+        "",
+    ]
+    header = ["concurrency", *names, "asyncbyok / aiohttp", "asyncbyok / openrouter"]
+    rows = []
+    for c, row in s["by_concurrency"].items():
+        r = row["ratios"]
+        rows.append(
+            [
+                c,
+                *(_num(row[n]["rps"]) for n in names),
+                _x(r["rps_vs_aiohttp"]),
+                _x(r["rps_vs_openrouter"], 1),
+            ]
+        )
+    lines += _table(header, rows)
+    lines += ["", "Client CPU µs per request (lower is better; server CPU in brackets):", ""]
+    rows = []
+    for c, row in s["by_concurrency"].items():
+        rows.append(
+            [
+                c,
+                *(f"{_num(row[n]['cpu_us'])} ({_num(row[n]['server_cpu_us'])})" for n in names),
+                _x(row["ratios"]["cpu_vs_aiohttp"]),
+                _x(row["ratios"]["cpu_vs_openrouter"]),
+            ]
+        )
+    lines += _table(["concurrency", *names, "asyncbyok / aiohttp", "asyncbyok / openrouter"], rows)
+    failed = {
+        f"{n} c={c}": row[n]["failed"]
+        for c, row in s["by_concurrency"].items()
+        for n in names
+        if row[n]["failed"]
+    }
+    if failed:
+        lines += ["", f"Failed creates: {failed}."]
+    lines += ["", "![Throughput against concurrency](throughput.png)", ""]
+    return lines
+
+
+def _md_list(s: dict[str, Any]) -> list[str]:
+    p = s["params"]
+    ours = s["results"].get("asyncbyok", {}).get("seconds")
+    lines = [
+        "## 2. List all keys",
+        "",
+        f"{p['keys']:,} keys, {p['latency_s'] * 1000:g} ms of emulator latency per list request,"
+        f" pages of {p['page_size']}; median of {p['rounds']} rounds. {_sentence(p['note'])}.",
+        "",
+    ]
+    rows = []
+    for name, r in s["results"].items():
+        rows.append(
+            [
+                name,
+                _num(r["seconds"], 3),
+                _num(r["requests"]),
+                _num(r["cpu_ms"], 1),
+                _num(r["complete"]),
+                _x(r["seconds"] / ours if ours and r["seconds"] else None, 1),
+            ]
+        )
+    header = ["contender", "seconds", "requests", "client CPU ms", "all keys once", "vs asyncbyok"]
+    return [*lines, *_table(header, rows), ""]
+
+
+def _md_bulk(title: str, s: dict[str, Any], *, rate: bool) -> list[str]:
+    p = s["params"]
+    if rate:
+        intro = (
+            f"{p['creates']:,} creates, limit {p['rate']:g} req/s (burst {p['burst']}), "
+            f"concurrency {p['concurrency']}; ideal N / rate = {p['ideal_s']:.2f} s "
+            f"((N - burst) / rate = {p['ideal_after_burst_s']:.2f} s). "
+            f"Median of {p['rounds']} round(s); stopped after {p['cap_s']:g} s. "
+            f"Official SDK: {p['openrouter']}."
+        )
+    else:
+        intro = (
+            f"{p['creates']:,} creates, {p['error_rate']:.0%} answered 5xx and "
+            f"{p['commit_then_error_rate']:.0%} stored then answered 500 "
+            f"(faults on `{p['faults_on']}`), concurrency {p['concurrency']}; "
+            f"median of {p['rounds']} round(s); stopped after {p['cap_s']:g} s. "
+            f"{_sentence(p['note'])}."
+        )
+    header = ["contender", "seconds", "finished", "ok / failed (client)", "stored", "duplicates"]
+    header += ["vs ideal", "429s (client / server)"] if rate else ["completion"]
+    header += ["create + list requests", "errors"]
+    rows = []
+    for name, r in s["results"].items():
+        row = [
+            name,
+            _num(r["seconds"], 2),
+            _num(r["finished"]),
+            f"{_num(r['ok'])} / {_num(r['failed'])}",
+            _num(r["stored_distinct"]),
+            _num(r["duplicates_max"]),
+        ]
+        if rate:
+            row += [
+                _x(r["vs_ideal"]),
+                f"{_num(r['client_429s'])} / {_num(r['server_429s'])}",
+            ]
+        else:
+            row += [_num(r["completion"] * 100 if r["completion"] is not None else None, 1, "%")]
+        row += [
+            f"{_num(r['create_requests'])} + {_num(r['list_requests'])}",
+            ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "-",
+        ]
+        rows.append(row)
+    return [title, "", intro, "", *_table(header, rows), ""]
+
+
+def _md_import(s: dict[str, Any]) -> list[str]:
+    p = s["params"]
+    lines = [
+        "## 5a. Import time",
+        "",
+        f"`{p['method']}`, median of {p['rounds']} fresh interpreters each, alternating "
+        f"(after one warm-up each). *Ready to call*: {p['ready_method']}.",
+        "",
+    ]
+    rows = []
+    for module, ms in s["ms"].items():
+        deps = s["largest_dependencies_ms"].get(module, {})
+        rows.append(
+            [
+                f"`import {module}`",
+                _num(ms, 1),
+                _num(s["ready_ms"].get(module), 1),
+                ", ".join(f"{k} {v:.0f}" for k, v in list(deps.items())[:5]),
+            ]
+        )
+    header = ["module", "import ms", "ready to call ms", "largest dependencies (ms, cumulative)"]
+    lines += _table(header, rows)
+    lines += [
+        "",
+        f"asyncbyok / openrouter: import {_x(s['ratio_vs_openrouter'])}, "
+        f"ready to call {_x(s['ready_ratio_vs_openrouter'])}.",
+        "",
+    ]
+    return lines
+
+
+def _md_memory(s: dict[str, Any]) -> list[str]:
+    lines = [
+        "## 5b. Memory while iterating",
+        "",
+        f"`async for key in client.byok.list()` over {s['params']['keys']:,} keys in a fresh "
+        f"process, tracemalloc on; sampled every {s['params']['every']:,} keys. Peak traced: "
+        f"{s['traced_peak_mb']:.2f} MB; RSS at start {s['rss_start_mb']:.1f} MB; "
+        f"flat: {_num(s['flat'])}; {s['keys']:,} keys in {s['seconds']:.1f} s.",
+        "",
+    ]
+    rows = [[_num(x["keys"]), _num(x["rss_mb"], 1), _num(x["traced_mb"], 2)] for x in s["samples"]]
+    return [*lines, *_table(["keys", "RSS MB", "traced MB"], rows), ""]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The whole results file as Markdown."""
+    meta = results["meta"]
+    lines = [
+        "# asyncbyok benchmarks",
+        "",
+        f"Command: `{meta['command']}` ({'quick' if meta['quick'] else 'full'} mode), "
+        f"{meta['started']}, {meta['duration_s']:.0f} s.",
+        "",
+        f"Machine: {meta['machine']}; Python {meta['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        + ". The emulator runs in its own process: client CPU is this process's alone.",
+        "",
+    ]
+    if meta["quick"]:
+        lines += ["**Quick mode: tiny sizes, to check the harness. These are not results.**", ""]
+    lines += ["## Targets", ""]
+    rows = []
+    for t in results["targets"]:
+        value, unit = t["value"], t.get("unit", "")
+        if isinstance(value, float) and not value.is_integer():
+            shown = f"{value:.2f}{unit}"
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = f"{value:,.0f}{unit}"
+        else:
+            shown = _num(value)
+        rows.append(
+            [
+                t["target"],
+                t["goal"],
+                shown,
+                {True: "met", False: "**missed**", None: "-"}[t["met"]],
+                t["detail"] or "",
+            ]
+        )
+    lines += _table(["target", "goal", "measured", "", "notes"], rows)
+    lines.append("")
+    sc = results["scenarios"]
+    sections: list[tuple[str, Callable[[dict[str, Any]], list[str]]]] = [
+        ("create", _md_create),
+        ("list", _md_list),
+        ("bulk", lambda s: _md_bulk("## 3. Bulk under a rate limit", s, rate=True)),
+        ("faults", lambda s: _md_bulk("## 4. Faults", s, rate=False)),
+        ("import", _md_import),
+        ("memory", _md_memory),
+    ]
+    for key, render in sections:
+        s = sc.get(key)
+        if s is None:
+            continue
+        if "error" in s:
+            lines += [f"## {key}", "", f"Failed: `{s['error']}`", ""]
+            continue
+        lines += render(s)
+        if s.get("skipped"):
+            lines += [f"Skipped: {s['skipped']}", ""]
+    if results.get("profile"):
+        lines += [
+            "## Profile: asyncbyok creates",
+            "",
+            f"`{results['profile']['file']}` (cProfile, {results['profile']['creates']} creates"
+            f" at concurrency {results['profile']['concurrency']}); the top functions by own "
+            "time:",
+            "",
+            "```",
+            *results["profile"]["top"],
+            "```",
+            "",
+        ]
+    if results.get("plot_skipped"):
+        lines = [line for line in lines if not line.startswith("![Throughput")]
+        lines += [f"Plot not drawn: {results['plot_skipped']}", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ files
+
+
+def write_plot(results: dict[str, Any], path: Path) -> str | None:
+    """Throughput and client CPU against concurrency; the reason if it cannot be drawn."""
+    create = results["scenarios"].get("create")
+    if not create or "error" in create:
+        return "no create-throughput results"
+    try:
+        import matplotlib
+    except ImportError:
+        return "matplotlib is not installed (pip install -e '.[bench]')"
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = create["by_concurrency"]
+    xs = [int(c) for c in table]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name in create["contenders"]:
+        rps = [table[str(c)][name]["rps"] for c in xs]
+        cpu = [table[str(c)][name]["cpu_us"] for c in xs]
+        left.plot(xs, rps, marker="o", label=name)
+        right.plot(xs, cpu, marker="o", label=name)
+    left.set_ylim(bottom=0)
+    right.set_yscale("log")  # the contenders differ by 20x
+    for ax, title, ylabel in (
+        (left, "Create throughput (higher is better)", "requests / s"),
+        (right, "Client CPU per create (lower is better)", "µs CPU / request (log scale)"),
+    ):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [str(x) for x in xs])
+        ax.set_xlabel("concurrency")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3, which="both")
+        ax.legend()
+    mode = "quick mode, not results" if results["meta"]["quick"] else "median of rounds"
+    fig.suptitle(f"asyncbyok vs raw aiohttp, raw httpx and the official SDK ({mode})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return None
+
+
+def write_results(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write ``results.json``, ``results.md`` and ``throughput.png`` into *out*."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "md": out / "results.md", "png": out / "throughput.png"}
+    skipped = write_plot(results, paths["png"])
+    if skipped:
+        results["plot_skipped"] = skipped
+        del paths["png"]
+    paths["json"].write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    paths["md"].write_text(render_markdown(results), encoding="utf-8")
+    return paths

@@ -1,0 +1,693 @@
+"""The five scenarios. Each returns a JSON-ready dict; :mod:`benchmarks.run` calls them.
+
+Every measurement runs in a fresh event loop (``asyncio.run``) in this process, against an
+emulator in another process (:class:`~benchmarks.emulator_process.EmulatorProcess`), so
+``time.process_time()`` deltas here are the client's CPU alone. Contenders alternate
+within each round (ABCD, BCDA, CDAB, ...); medians are reported with every sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from .contenders import (
+    CREATE_CONTENDERS,
+    LIST_CONTENDERS,
+    CreateFn,
+    bulk,
+    create_session,
+    list_all,
+    missing,
+    raw_key,
+)
+from .emulator_process import ROOT, EmulatorProcess, subprocess_env
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Sizes",
+    "scenario_bulk",
+    "scenario_create",
+    "scenario_faults",
+    "scenario_import",
+    "scenario_list",
+    "scenario_memory",
+]
+
+T = TypeVar("T")
+Log = Callable[[str], None]
+
+
+@attrs.frozen(kw_only=True)
+class Sizes:
+    """How big each scenario is. :data:`FULL` is the issue's; :data:`QUICK` is tiny."""
+
+    create_rounds: int = 5
+    concurrencies: tuple[int, ...] = (1, 16, 64, 256)
+    creates: int = 2000
+    creates_c1: int = 500  # at concurrency 1 (one request at a time is slow)
+    warmup: int = 100  # creates before each measurement, not counted
+    create_seconds: float = 3.0  # ... or as many creates as start within this time
+    target_concurrency: int = 64
+    list_keys: int = 10_000
+    list_latency: float = 0.02
+    list_rounds: int = 5
+    bulk_creates: int = 2000
+    bulk_rate: float = 200.0
+    bulk_burst: int = 20
+    bulk_concurrency: int = 32
+    bulk_rounds: int = 3
+    bulk_cap: float = 120.0  # seconds a contender may take before it is stopped
+    fault_creates: int = 2000
+    fault_error_rate: float = 0.2
+    fault_commit_rate: float = 0.1
+    fault_operations: str = "create"  # which operations the faults hit ("*": all)
+    fault_concurrency: int = 32
+    fault_rounds: int = 3
+    fault_cap: float = 120.0
+    import_rounds: int = 7
+    memory_keys: int = 100_000
+    memory_every: int = 10_000
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    create_rounds=2,
+    concurrencies=(1, 16),
+    creates=40,
+    creates_c1=20,
+    warmup=5,
+    create_seconds=1.0,
+    target_concurrency=16,
+    list_keys=300,
+    list_rounds=2,
+    bulk_creates=100,
+    bulk_rounds=1,
+    bulk_cap=15.0,
+    fault_creates=40,
+    fault_rounds=1,
+    fault_cap=3.0,
+    import_rounds=2,
+    memory_keys=1000,
+    memory_every=250,
+)
+
+
+def _rotate(items: Sequence[T], by: int) -> list[T]:
+    """ABCD, BCDA, CDAB, ...: the order of round *by*."""
+    if not items:
+        return []
+    by %= len(items)
+    return [*items[by:], *items[:by]]
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _available(contenders: Sequence[str], skipped: dict[str, str]) -> list[str]:
+    out = []
+    for name in contenders:
+        reason = missing(name)
+        if reason is None:
+            out.append(name)
+        else:
+            skipped[name] = reason
+    return out
+
+
+async def _timed(work: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:
+    """(result, wall seconds, client CPU seconds) of ``await work()``."""
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = await work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+# ------------------------------------------------------------------ 1. create throughput
+
+
+@attrs.define
+class _Driven:
+    done: int = 0
+    failed: int = 0
+
+
+async def _drive(
+    create: CreateFn, names: Sequence[str], concurrency: int, *, seconds: float | None = None
+) -> _Driven:
+    """*concurrency* workers creating *names*; with *seconds*, no create starts after that.
+
+    Returns how many creates completed (failed ones included) and how many failed.
+    """
+    pending = iter(names)
+    out = _Driven()
+    deadline = None if seconds is None else time.perf_counter() + seconds
+
+    async def worker() -> None:
+        for name in pending:
+            try:
+                await create(name, raw_key(name))
+            except Exception:
+                out.failed += 1
+            out.done += 1
+            if deadline is not None and time.perf_counter() > deadline:
+                return
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(names)))))
+    return out
+
+
+async def measure_create(
+    contender: str,
+    base_url: str,
+    key: str,
+    *,
+    concurrency: int,
+    creates: int,
+    warmup: int,
+    prefix: str,
+    seconds: float | None = None,
+) -> dict[str, Any]:
+    """One measurement: warm up (not counted), then *creates* creates at *concurrency*,
+    or as many as start within *seconds* (so a slow contender does not take minutes)."""
+    async with create_session(contender, base_url, key, concurrency) as create:
+        warm = [f"{prefix}-warm-{i}" for i in range(warmup)]
+        await _drive(create, warm, concurrency)
+        names = [f"{prefix}-{i}" for i in range(creates)]
+        driven, wall, cpu = await _timed(
+            lambda: _drive(create, names, concurrency, seconds=seconds)
+        )
+    return {
+        "rps": driven.done / wall,
+        "cpu_us": cpu / driven.done * 1e6,
+        "seconds": wall,
+        "creates": driven.done,
+        "failed": driven.failed,
+    }
+
+
+def scenario_create(
+    sizes: Sizes, log: Log, *, contenders: Sequence[str] = CREATE_CONTENDERS
+) -> dict[str, Any]:
+    """Requests/s and client CPU µs/request per (contender, concurrency)."""
+    skipped: dict[str, str] = {}
+    names = _available(contenders, skipped)
+    samples: dict[int, dict[str, list[dict[str, Any]]]] = {
+        c: {n: [] for n in names} for c in sizes.concurrencies
+    }
+    with EmulatorProcess(seed=1) as emu:
+        for rnd in range(sizes.create_rounds):
+            for ci, concurrency in enumerate(sizes.concurrencies):
+                creates = sizes.creates_c1 if concurrency == 1 else sizes.creates
+                for name in _rotate(names, rnd + ci):
+                    emu.reset()
+                    server_cpu = emu.cpu_seconds()
+                    m = asyncio.run(
+                        measure_create(
+                            name,
+                            emu.base_url,
+                            emu.management_key,
+                            concurrency=concurrency,
+                            creates=creates,
+                            warmup=min(sizes.warmup, creates),
+                            prefix=f"r{rnd}-c{concurrency}-{name}",
+                            seconds=sizes.create_seconds,
+                        )
+                    )
+                    after = emu.cpu_seconds()
+                    if server_cpu is not None and after is not None:
+                        # Server CPU over warm-up + measurement, per request.
+                        total = m["creates"] + min(sizes.warmup, creates)
+                        m["server_cpu_us"] = (after - server_cpu) / total * 1e6
+                    samples[concurrency][name].append(m)
+                    log(
+                        f"  create r{rnd + 1} c={concurrency:<3} {name:<10} "
+                        f"{m['rps']:8.0f} req/s  {m['cpu_us']:7.0f} µs CPU/req"
+                        + (f"  ({m['failed']} failed)" if m["failed"] else "")
+                    )
+    table: dict[str, Any] = {}
+    for concurrency, per in samples.items():
+        row: dict[str, Any] = {}
+        for name, ms in per.items():
+            server = [m["server_cpu_us"] for m in ms if "server_cpu_us" in m]
+            row[name] = {
+                "rps": _median([m["rps"] for m in ms]),
+                "cpu_us": _median([m["cpu_us"] for m in ms]),
+                "server_cpu_us": _median(server),
+                "failed": sum(m["failed"] for m in ms),
+                "creates_samples": [m["creates"] for m in ms],
+                "rps_samples": [round(m["rps"], 1) for m in ms],
+                "cpu_us_samples": [round(m["cpu_us"], 1) for m in ms],
+            }
+        ours = row.get("asyncbyok", {})
+        row["ratios"] = {
+            "rps_vs_aiohttp": _ratio(ours.get("rps"), row.get("aiohttp", {}).get("rps")),
+            "rps_vs_httpx": _ratio(ours.get("rps"), row.get("httpx", {}).get("rps")),
+            "rps_vs_openrouter": _ratio(ours.get("rps"), row.get("openrouter", {}).get("rps")),
+            "cpu_vs_aiohttp": _ratio(ours.get("cpu_us"), row.get("aiohttp", {}).get("cpu_us")),
+            "cpu_vs_openrouter": _ratio(
+                ours.get("cpu_us"), row.get("openrouter", {}).get("cpu_us")
+            ),
+        }
+        table[str(concurrency)] = row
+    return {
+        "params": {
+            "concurrencies": list(sizes.concurrencies),
+            "creates": sizes.creates,
+            "creates_at_concurrency_1": sizes.creates_c1,
+            "warmup": sizes.warmup,
+            "max_seconds": sizes.create_seconds,
+            "rounds": sizes.create_rounds,
+            "pool": "every contender: a connection pool of `concurrency` connections",
+        },
+        "contenders": names,
+        "skipped": skipped,
+        "by_concurrency": table,
+    }
+
+
+async def profile_create(
+    base_url: str, key: str, *, concurrency: int, creates: int, out: str, top: int = 30
+) -> str:
+    """cProfile of asyncbyok creates at *concurrency*: the top functions, as text."""
+    import cProfile
+    import io
+    import pstats
+
+    async with create_session("asyncbyok", base_url, key, concurrency) as create:
+        await _drive(create, [f"prof-warm-{i}" for i in range(50)], concurrency)
+        names = [f"prof-{i}" for i in range(creates)]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await _drive(create, names, concurrency)
+        profiler.disable()
+    profiler.dump_stats(out)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    # Paths relative to where they were imported from: "aiohttp/client.py", not "/.../".
+    shown = text.getvalue()
+    for prefix in sorted({p for p in sys.path if p}, key=len, reverse=True):
+        shown = shown.replace(prefix.rstrip("/") + "/", "")
+    return shown
+
+
+# ------------------------------------------------------------------ 2. list all keys
+
+
+def scenario_list(
+    sizes: Sizes, log: Log, *, contenders: Sequence[str] = LIST_CONTENDERS
+) -> dict[str, Any]:
+    """Time to list every key, 20 ms of emulator latency per list request."""
+    skipped: dict[str, str] = {}
+    names = _available(contenders, skipped)
+    samples: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    with EmulatorProcess(seed=2) as emu:
+        emu.preload(sizes.list_keys)
+        emu.configure(faults={"list": {"latency": sizes.list_latency}})
+        for rnd in range(-1, sizes.list_rounds):  # round -1: warm-up, not counted
+            for name in _rotate(names, rnd):
+                emu.reset_stats()
+                work = functools.partial(list_all, name, emu.base_url, emu.management_key)
+                outcome, wall, cpu = asyncio.run(_timed(work))
+                requests = int(emu.state()["requests"].get("list", 0))
+                if rnd < 0:
+                    continue
+                complete = outcome.distinct == sizes.list_keys == outcome.keys
+                samples[name].append(
+                    {
+                        "seconds": wall,
+                        "cpu_ms": cpu * 1e3,
+                        "keys": outcome.keys,
+                        "distinct": outcome.distinct,
+                        "requests": requests,
+                        "complete": complete,
+                    }
+                )
+                log(
+                    f"  list r{rnd + 1} {name:<21} {wall:7.3f} s  {requests:4d} requests"
+                    + ("" if complete else f"  INCOMPLETE ({outcome.distinct} distinct)")
+                )
+    row: dict[str, Any] = {}
+    for name, ms in samples.items():
+        row[name] = {
+            "seconds": _median([m["seconds"] for m in ms]),
+            "cpu_ms": _median([m["cpu_ms"] for m in ms]),
+            "requests": _median([m["requests"] for m in ms]),
+            "complete": all(m["complete"] for m in ms),
+            "seconds_samples": [round(m["seconds"], 4) for m in ms],
+        }
+    ours = row.get("asyncbyok", {}).get("seconds")
+    return {
+        "params": {
+            "keys": sizes.list_keys,
+            "latency_s": sizes.list_latency,
+            "rounds": sizes.list_rounds,
+            "page_size": 100,
+            "note": "the official SDK is called with limit=100 (its default is 50), for fairness",
+        },
+        "contenders": names,
+        "skipped": skipped,
+        "results": row,
+        "speedup": {
+            "vs_aiohttp_sequential": _ratio(row.get("aiohttp-sequential", {}).get("seconds"), ours),
+            "vs_asyncbyok_sequential": _ratio(
+                row.get("asyncbyok-sequential", {}).get("seconds"), ours
+            ),
+            "vs_openrouter": _ratio(row.get("openrouter", {}).get("seconds"), ours),
+        },
+    }
+
+
+# ------------------------------------------------------------------ 3 and 4: bulk creates
+
+
+def _bulk_rounds(
+    emu: EmulatorProcess,
+    names: Sequence[str],
+    *,
+    rounds: int,
+    creates: int,
+    concurrency: int,
+    cap: float,
+    tag: str,
+    log: Log,
+) -> dict[str, list[dict[str, Any]]]:
+    samples: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    for rnd in range(rounds):
+        for name in _rotate(names, rnd):
+            emu.reset()  # no records, full rate-limit bucket, fault sequence from the seed
+            wanted = [f"{tag}-r{rnd}-{name}-{i}" for i in range(creates)]
+            outcome = asyncio.run(
+                bulk(name)(
+                    emu.base_url,
+                    emu.management_key,
+                    wanted,
+                    concurrency=concurrency,
+                    cap=cap,
+                )
+            )
+            state = emu.state()
+            sample = {
+                "seconds": outcome.seconds,
+                "finished": outcome.finished,
+                "ok": outcome.ok,
+                "failed": outcome.failed,
+                "errors": dict(outcome.errors),
+                "client_429s": outcome.rate_limited,
+                "server_429s": state["rate_limited"],
+                "create_requests": state["requests"].get("create", 0),
+                "list_requests": state["requests"].get("list", 0),
+                "stored": state["live"],
+                "stored_distinct": state["distinct_names"],
+                "missing": creates - state["distinct_names"],
+                "duplicates": state["extra_copies"],
+                "faults": state["faults"],
+            }
+            samples[name].append(sample)
+            log(
+                f"  {tag} r{rnd + 1} {name:<10} {outcome.seconds:7.2f} s"
+                + ("" if outcome.finished else f" (stopped at the {cap:g} s cap)")
+                + f"  ok {outcome.ok}/{creates}  stored {state['distinct_names']}"
+                f"  duplicates {state['extra_copies']}  429s {state['rate_limited']}"
+            )
+    return samples
+
+
+def _summarise(ms: list[dict[str, Any]]) -> dict[str, Any]:
+    errors: dict[str, int] = {}
+    for m in ms:
+        for k, v in m["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    client = [m["client_429s"] for m in ms if m["client_429s"] is not None]
+    return {
+        "seconds": _median([m["seconds"] for m in ms]),
+        "finished": all(m["finished"] for m in ms),
+        "ok": _median([m["ok"] for m in ms]),
+        "failed": _median([m["failed"] for m in ms]),
+        "stored_distinct": _median([m["stored_distinct"] for m in ms]),
+        "missing": _median([m["missing"] for m in ms]),
+        "duplicates": _median([m["duplicates"] for m in ms]),
+        "duplicates_max": max((m["duplicates"] for m in ms), default=None),
+        "client_429s": _median(client) if client else None,
+        "server_429s": _median([m["server_429s"] for m in ms]),
+        "create_requests": _median([m["create_requests"] for m in ms]),
+        "list_requests": _median([m["list_requests"] for m in ms]),
+        "errors": errors,
+        "samples": ms,
+    }
+
+
+def scenario_bulk(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """N creates against a rate limit: time vs N / rate, 429s, duplicates."""
+    skipped: dict[str, str] = {}
+    names = _available(("asyncbyok", "openrouter"), skipped)
+    with EmulatorProcess(seed=3) as emu:
+        emu.configure(rate=sizes.bulk_rate, burst=sizes.bulk_burst)
+        samples = _bulk_rounds(
+            emu,
+            names,
+            rounds=sizes.bulk_rounds,
+            creates=sizes.bulk_creates,
+            concurrency=sizes.bulk_concurrency,
+            cap=sizes.bulk_cap,
+            tag="bulk",
+            log=log,
+        )
+    ideal = sizes.bulk_creates / sizes.bulk_rate
+    ideal_after_burst = max(sizes.bulk_creates - sizes.bulk_burst, 0) / sizes.bulk_rate
+    results = {name: _summarise(ms) for name, ms in samples.items()}
+    for r in results.values():
+        r["vs_ideal"] = _ratio(r["seconds"], ideal)
+        r["vs_ideal_after_burst"] = _ratio(r["seconds"], ideal_after_burst)
+    return {
+        "params": {
+            "creates": sizes.bulk_creates,
+            "rate": sizes.bulk_rate,
+            "burst": sizes.bulk_burst,
+            "concurrency": sizes.bulk_concurrency,
+            "rounds": sizes.bulk_rounds,
+            "cap_s": sizes.bulk_cap,
+            "ideal_s": ideal,
+            "ideal_after_burst_s": ideal_after_burst,
+            "note": "ideal = N / rate (the burst not subtracted); "
+            "vs_ideal_after_burst uses (N - burst) / rate, the strict bound",
+            "openrouter": "default settings (no 429 retry): reported as what happens",
+        },
+        "contenders": names,
+        "skipped": skipped,
+        "results": results,
+    }
+
+
+def scenario_faults(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """N creates with 5xx and commit-then-fail faults: completion, duplicates, time."""
+    skipped: dict[str, str] = {}
+    names = _available(("asyncbyok", "openrouter"), skipped)
+    config = {
+        "error_rate": sizes.fault_error_rate,
+        "commit_then_error_rate": sizes.fault_commit_rate,
+    }
+    with EmulatorProcess(seed=4) as emu:
+        emu.configure(faults={sizes.fault_operations: config})
+        samples = _bulk_rounds(
+            emu,
+            names,
+            rounds=sizes.fault_rounds,
+            creates=sizes.fault_creates,
+            concurrency=sizes.fault_concurrency,
+            cap=sizes.fault_cap,
+            tag="fault",
+            log=log,
+        )
+    results = {name: _summarise(ms) for name, ms in samples.items()}
+    for r in results.values():
+        r["completion"] = _ratio(r["stored_distinct"], sizes.fault_creates)
+    return {
+        "params": {
+            "creates": sizes.fault_creates,
+            "error_rate": sizes.fault_error_rate,
+            "commit_then_error_rate": sizes.fault_commit_rate,
+            "faults_on": sizes.fault_operations,
+            "concurrency": sizes.fault_concurrency,
+            "rounds": sizes.fault_rounds,
+            "cap_s": sizes.fault_cap,
+            "note": "both contenders meet the same seeded fault sequence; default settings",
+        },
+        "contenders": names,
+        "skipped": skipped,
+        "results": results,
+    }
+
+
+# ------------------------------------------------------------------ 5. import time, memory
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def _importtime(module: str) -> tuple[float, dict[str, float]]:
+    """``python -X importtime -c 'import module'``: its cumulative ms, and the packages
+    it pulls in (largest cumulative ms per top-level package other than itself)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+        check=True,
+    )
+    lines = [m for m in map(_IMPORTTIME.match, proc.stderr.splitlines()) if m]
+    # The module's subtree: the lines after the previous top-level import, up to its own.
+    end = next(i for i, m in enumerate(lines) if m[4] == module and len(m[3]) <= 1)
+    start = max((i for i, m in enumerate(lines[:end]) if len(m[3]) <= 1), default=-1) + 1
+    total = int(lines[end][2]) / 1000
+    packages: dict[str, float] = {}
+    for m in lines[start:end]:
+        root = m[4].split(".")[0]
+        if root != module:
+            packages[root] = max(packages.get(root, 0.0), int(m[2]) / 1000)
+    return total, packages
+
+
+# What "ready to make a call" takes, in a fresh interpreter: import, build a client, reach
+# its BYOK calls, and load the HTTP library the first request needs (imported explicitly,
+# so a lazy import cannot hide it).
+_READY = {
+    "asyncbyok": (
+        "import asyncbyok, aiohttp\n"
+        "c = asyncbyok.Client(api_key='sk-x', base_url='http://127.0.0.1:9/api/v1')\n"
+        "c.byok.create\n"
+    ),
+    "openrouter": (
+        "import openrouter, httpx\n"
+        "c = openrouter.OpenRouter(api_key='sk-x', server_url='http://127.0.0.1:9/api/v1')\n"
+        "c.byok.create_async\n"
+    ),
+}
+
+
+def _ready_ms(module: str) -> float:
+    """Milliseconds from nothing to a client ready to call (see ``_READY``)."""
+    code = (
+        "import time\n_t = time.perf_counter()\n"
+        + _READY[module]
+        + "print((time.perf_counter() - _t) * 1000)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(),
+        timeout=120,
+        check=True,
+    )
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def scenario_import(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """Import time of ``asyncbyok`` vs ``openrouter``: fresh interpreters, alternately."""
+    skipped: dict[str, str] = {}
+    modules = ["asyncbyok", *_available(["openrouter"], skipped)]
+    for module in modules:  # warm-up: compile the .pyc files, fill the OS cache
+        _importtime(module)
+        _ready_ms(module)
+    samples: dict[str, list[float]] = {m: [] for m in modules}
+    ready: dict[str, list[float]] = {m: [] for m in modules}
+    breakdown: dict[str, dict[str, float]] = {}
+    for rnd in range(sizes.import_rounds):
+        for module in _rotate(modules, rnd):
+            total, packages = _importtime(module)
+            samples[module].append(total)
+            breakdown[module] = packages
+            ready[module].append(_ready_ms(module))
+            log(
+                f"  import r{rnd + 1} {module:<10} {total:7.1f} ms"
+                f"  (ready to call: {ready[module][-1]:.1f} ms)"
+            )
+    medians = {m: _median(v) for m, v in samples.items()}
+    ready_medians = {m: _median(v) for m, v in ready.items()}
+    top = {m: dict(sorted(p.items(), key=lambda kv: -kv[1])[:8]) for m, p in breakdown.items()}
+    return {
+        "params": {
+            "rounds": sizes.import_rounds,
+            "method": "python -X importtime -c 'import X': the module's cumulative time",
+            "ready_method": "wall time of: import, build a client, reach its create call, "
+            "and import its HTTP library (aiohttp / httpx)",
+        },
+        "skipped": skipped,
+        "ms": medians,
+        "ms_samples": samples,
+        "ready_ms": ready_medians,
+        "ready_ms_samples": ready,
+        "largest_dependencies_ms": top,
+        "ratio_vs_openrouter": _ratio(medians.get("asyncbyok"), medians.get("openrouter")),
+        "ready_ratio_vs_openrouter": _ratio(
+            ready_medians.get("asyncbyok"), ready_medians.get("openrouter")
+        ),
+    }
+
+
+def scenario_memory(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """Peak memory of ``async for`` over N keys, in a fresh process (tracemalloc + RSS)."""
+    with EmulatorProcess(seed=5) as emu:
+        emu.preload(sizes.memory_keys)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.memory_probe",
+                "--base-url",
+                emu.base_url,
+                "--every",
+                str(sizes.memory_every),
+            ],
+            input=emu.management_key,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=subprocess_env(),
+            timeout=1800,
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory probe failed: {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    samples = result["samples"]
+    if len(samples) >= 2:
+        first, last = samples[0], samples[-1]
+        result["rss_growth_mb"] = last["rss_mb"] - first["rss_mb"]
+        result["traced_growth_mb"] = last["traced_mb"] - first["traced_mb"]
+        # Flat: after the first sample, neither live Python memory nor RSS keeps growing.
+        result["flat"] = result["traced_growth_mb"] < 1.0 and result["rss_growth_mb"] < max(
+            2.0, 0.05 * first["rss_mb"]
+        )
+    else:
+        result["flat"] = None
+    result["complete"] = result["keys"] == sizes.memory_keys
+    for s in samples:
+        log(
+            f"  memory {s['keys']:>7} keys  RSS {s['rss_mb']:6.1f} MB"
+            f"  traced {s['traced_mb']:6.2f} MB"
+        )
+    log(f"  memory peak traced {result['traced_peak_mb']:.2f} MB over {result['keys']} keys")
+    result["params"] = {"keys": sizes.memory_keys, "every": sizes.memory_every}
+    return result
