@@ -34,18 +34,7 @@ __all__ = ["Record", "Store", "digest_key", "mask_key"]
 STATE_FORMAT_VERSION = 1
 
 # The optional fields a PATCH may change, copied as they are when set (``key`` is separate).
-_UPDATABLE = (
-    "name",
-    "allowed_models",
-    "allowed_user_ids",
-    "allowed_api_key_hashes",
-    "disabled",
-    "is_fallback",
-    "declared_region",
-    "declared_zdr",
-    "is_byok_only",
-    "is_required",
-)
+_UPDATABLE = tuple(a.name for a in attrs.fields(UpdateBYOKKeyRequest) if a.name != "key")
 
 
 def mask_key(raw: str) -> str:

@@ -11,30 +11,19 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from asyncbyok import CreateBYOKKeyRequest
 from asyncbyok.emulator import Emulator
 
 from .conformance import check_response
 from .conftest import VALID_KEY, sync_call
 
-FIELDS = [
-    "provider",
-    "key",
-    "name",
-    "allowed_models",
-    "allowed_user_ids",
-    "allowed_api_key_hashes",
-    "disabled",
-    "is_fallback",
-    "workspace_id",
-    "declared_region",
-    "declared_zdr",
-    "is_byok_only",
-    "is_required",
-]
+# Every field of a create body: the fuzzer sends each with values of every JSON type.
+FIELDS = [a.name for a in attrs.fields(CreateBYOKKeyRequest)]
 
 json_values = st.recursive(
     st.none()
