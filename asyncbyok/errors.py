@@ -11,7 +11,7 @@ The tree::
         │   ├── PermissionDeniedError         403
         │   ├── NotFoundError                 404
         │   ├── ConflictError                 409
-        │   ├── RateLimitError                429 (``retry_after`` seconds, when given)
+        │   ├── RateLimitError                429 (retry_after: seconds, when given)
         │   └── InternalServerError           5xx
         ├── APIConnectionError                no response: refused, reset, DNS, TLS ...
         │   └── APITimeoutError               no response in time

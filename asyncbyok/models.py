@@ -294,7 +294,7 @@ class UpdateBYOKKeyRequest:
     """The body of ``PATCH /byok/{id}``: only the fields given are changed.
 
     >>> UpdateBYOKKeyRequest(allowed_models=None, disabled=True)  # clear, and disable
-    UpdateBYOKKeyRequest(key='<redacted>', name=UNSET, allowed_models=None, ...)
+    UpdateBYOKKeyRequest(key=UNSET, name=UNSET, allowed_models=None, ...)
 
     ``key`` rotates the raw provider key in place (the server regenerates ``label``).
     ``None`` on a nullable field clears it; fields left ``UNSET`` keep their value.

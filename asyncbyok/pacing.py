@@ -104,7 +104,9 @@ class AdaptiveRateLimiter:
         self._scale = scale
         self._measured = _RateClock(clock)
         self.enabled = False
+        """Whether requests are paced (from the first 429 on)."""
         self.rate = math.inf
+        """The pace, in requests per second (infinite while not enabled)."""
         self._w_max = 0.0
         self._k = 0.0
         self._last_throttle = clock()
@@ -112,6 +114,7 @@ class AdaptiveRateLimiter:
         self._last_refill = clock()
         self._lock = asyncio.Lock()
         self.throttles = 0
+        """How many 429s were fed back."""
 
     async def acquire(self) -> None:
         """Wait for a token (no wait while the limiter is off)."""

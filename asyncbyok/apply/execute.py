@@ -84,26 +84,32 @@ class ApplyResult:
 
     @property
     def created(self) -> int:
+        """Items created (including creates found after an ambiguous failure)."""
         return self._done("create")
 
     @property
     def updated(self) -> int:
+        """Items updated."""
         return self._done("update")
 
     @property
     def rotated(self) -> int:
+        """Items whose raw key was rotated."""
         return self._done("rotate")
 
     @property
     def deleted(self) -> int:
+        """Items deleted (a 404 counts: the credential is gone either way)."""
         return self._done("delete")
 
     @property
     def failures(self) -> list[Outcome]:
+        """The outcomes that failed, in plan order."""
         return [o for o in self.outcomes if not o.ok]
 
     @property
     def failed(self) -> int:
+        """How many items failed."""
         return len(self.failures)
 
     @property
@@ -112,6 +118,7 @@ class ApplyResult:
         return not self.failures
 
     def counts(self) -> dict[str, int]:
+        """Every count by name, as the summary table and ``--json`` show them."""
         return {
             "created": self.created,
             "updated": self.updated,

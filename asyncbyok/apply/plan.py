@@ -158,9 +158,10 @@ def make_plan(
     ignored. Entries without ``workspace_id`` live in *default_workspace_id*; when it is
     ``None`` (not known), they match no existing credential.
 
-    >>> plan = make_plan(manifest, [])  # doctest: +SKIP
-    >>> plan.counts()["create"] == len(manifest.keys)  # doctest: +SKIP
-    True
+    With nothing on the server, every entry is a create::
+
+        plan = make_plan(manifest, [])
+        assert plan.counts()["create"] == len(manifest.keys)
     """
     default_ws = default_workspace_id.lower() if default_workspace_id else _UNKNOWN_DEFAULT
 
