@@ -126,7 +126,6 @@ def test_the_benchmarks_page_builds_with_and_without_results(tmp_path: Path) -> 
 
 
 def test_docstrings_become_markdown() -> None:
-    pytest.importorskip("griffe")
     convert = _load_tooling("griffe_rst").convert
 
     def link(target: str, title: str) -> str:
