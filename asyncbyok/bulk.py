@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._constants import BULK_RATE_LIMIT_RETRIES, DEFAULT_BULK_CONCURRENCY
+from ._constants import BULK_ERROR_RETRIES, BULK_RATE_LIMIT_RETRIES, DEFAULT_BULK_CONCURRENCY
 from .errors import FieldError, ValidationError
 from .models import BYOKKey, CreateBYOKKeyRequest
 
@@ -65,6 +65,11 @@ async def create_many(
 ) -> list[CreateResult]:
     """Create every request; one :class:`CreateResult` per request, in input order.
 
+    Each item is retried at least ``BULK_ERROR_RETRIES`` (6) times on errors and up to
+    ``BULK_RATE_LIMIT_RETRIES`` (12) times on 429s, more than a single call: a lost item
+    costs a bulk run more than a retry does. The client's retry budget and deadline still
+    bound every item, and a client with retries off (``max_retries=0``) keeps them off.
+
     Never raises for one item's failure: its result carries the exception. Requests are
     checked before anything is sent (a non-request raises
     :class:`~asyncbyok.errors.ValidationError`). ``on_progress`` is called with each
@@ -79,8 +84,17 @@ async def create_many(
     """
     items = _check(list(requests))
     limit = max(1, min(concurrency or DEFAULT_BULK_CONCURRENCY, len(items) or 1))
-    # Being rate limited is expected in bulk, and paced: allow more 429 retries.
-    retry = attrs.evolve(resource._client.retry, rate_limit_retries=BULK_RATE_LIMIT_RETRIES)
+    # Being rate limited is expected in bulk, and paced: allow more 429 retries. A lost
+    # item costs a bulk run more than a retry does: allow more error retries too.
+    # A client with retries off (max_retries=0) keeps them off.
+    policy = resource._client.retry
+    retry = policy
+    if policy.max_retries > 0:
+        retry = attrs.evolve(
+            policy,
+            rate_limit_retries=BULK_RATE_LIMIT_RETRIES,
+            max_retries=max(policy.max_retries, BULK_ERROR_RETRIES),
+        )
     raw = resource._client.with_options(retry=retry).byok.with_raw_response
     results: list[CreateResult | None] = [None] * len(items)
     pending = iter(range(len(items)))

@@ -291,23 +291,26 @@ class Client:
     ) -> tuple[RawResponse, T]:
         """One attempt: wait for the gate and the pacer, send, decode (raises on errors)."""
         shared = self._shared
-        await shared.gate.wait()
-        await shared.pacer.acquire()
+        if shared.gate.remaining:  # checked first: most of the time there is nothing to await
+            await shared.gate.wait()
+        if shared.pacer.enabled:
+            await shared.pacer.acquire()
         raw = await shared.transport.send(request, self.timeout)
         if raw.status == 429:
             shared.rate_limited += 1
             shared.pacer.on_throttle()
         else:
             shared.pacer.on_success()
-        logger.debug(
-            "%s %s -> %d in %.1f ms (attempt %d, request id %s)",
-            request.method,
-            request.url,
-            raw.status,
-            raw.elapsed * 1000,
-            attempt,
-            find_request_id(raw.headers),
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the request id lookup is not free
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d, request id %s)",
+                request.method,
+                request.url,
+                raw.status,
+                raw.elapsed * 1000,
+                attempt,
+                find_request_id(raw.headers),
+            )
         parsed = sansio.decode_response(
             raw.status, raw.headers, raw.body, cls, method=request.method, url=request.url
         )

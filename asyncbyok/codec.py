@@ -205,6 +205,9 @@ def _response_hook(cls: type[T]) -> Callable[[Any, type], T]:
     return hook
 
 
+_JSON_SCALARS = frozenset({str, bool, int, float, type(None)})
+
+
 def _unstructure_hook(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     names = [a.name for a in attrs.fields(cls) if a.name != "extra"]
     has_extra = "extra" in attrs.fields_dict(cls)
@@ -214,7 +217,14 @@ def _unstructure_hook(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
         out: dict[str, Any] = dict(obj.extra) if has_extra else {}
         for name in names:
             value = getattr(obj, name)
-            if value is not UNSET:
+            if value is UNSET:
+                continue
+            # JSON scalars and open enums directly: cattrs' dispatch is for the rest
+            if value.__class__ in _JSON_SCALARS:
+                out[name] = value
+            elif isinstance(value, _OpenStrEnum):
+                out[name] = value.value
+            else:
                 out[name] = unstructure_value(value)
         return out
 

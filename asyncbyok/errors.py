@@ -271,7 +271,15 @@ def status_error_class(status: int) -> type[APIStatusError]:
 
 
 def find_request_id(headers: Mapping[str, str]) -> str | None:
-    """The request id from response *headers*, if the server sent one."""
+    """The request id from response *headers*, if the server sent one.
+
+    Case-insensitive mappings (what the transport returns) are asked directly; others are
+    searched without regard to case.
+    """
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in REQUEST_ID_HEADERS:
         if lowered.get(name):

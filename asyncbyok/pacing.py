@@ -65,12 +65,14 @@ class _RateClock:
         self._times: collections.deque[float] = collections.deque()
         self._first: float | None = None
 
-    def record(self) -> float:
+    def record(self) -> None:
         now = self._clock()
         if self._first is None:
             self._first = now
-        self._times.append(now)
-        return self.rate(now)
+        times = self._times
+        times.append(now)
+        if times[0] < now - self._window:  # drop one stale entry a call: keeps it bounded
+            times.popleft()
 
     def rate(self, now: float | None = None) -> float:
         now = self._clock() if now is None else now
@@ -138,9 +140,10 @@ class AdaptiveRateLimiter:
 
     def on_success(self) -> None:
         """Feed back a response that was not throttled."""
-        measured = self._measured.record()
+        self._measured.record()
         if not self.enabled:
             return
+        measured = self._measured.rate()
         elapsed = self._clock() - self._last_throttle
         cubic = self._scale * (elapsed - self._k) ** 3 + self._w_max
         self._set_rate(min(cubic, 2 * measured) if measured > 0 else cubic)

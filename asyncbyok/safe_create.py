@@ -27,11 +27,13 @@ listing of the provider's credentials, made after the last of those failures.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import AsyncIterator, Callable
 
 import attrs
 
+from ._constants import SAFE_CREATE_CLOCK_SKEW
 from ._sentinel import UNSET
 from .errors import APIConnectionError, APIStatusError
 from .labels import label_consistent
@@ -55,13 +57,39 @@ class _Snapshot:
     task: asyncio.Task[dict[str | None, list[BYOKKey]]]
 
 
+class _Claims:
+    """Ids this client's creates returned, remembered for *horizon* seconds.
+
+    A lookup only considers credentials created in the last few minutes (the clock-skew
+    allowance), so older claims can go: a long-lived client does not grow without bound.
+    """
+
+    def __init__(self, *, horizon: float) -> None:
+        self._horizon = horizon
+        self._ids: set[str] = set()
+        self._order: collections.deque[tuple[float, str]] = collections.deque()
+
+    def add(self, key_id: str) -> None:
+        now = time.monotonic()
+        self._ids.add(key_id)
+        self._order.append((now, key_id))
+        while self._order[0][0] < now - self._horizon:
+            self._ids.discard(self._order.popleft()[1])
+
+    def __contains__(self, key_id: object) -> bool:
+        return key_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class CreateReconciler:
     """Finds credentials that ambiguous creates may have made. One per client."""
 
-    def __init__(self, list_keys: ListKeys) -> None:
+    def __init__(self, list_keys: ListKeys, *, horizon: float = 2 * SAFE_CREATE_CLOCK_SKEW) -> None:
         self._list_keys = list_keys
         self._snapshots: dict[tuple[str, str | None], _Snapshot] = {}
-        self.claimed: set[str] = set()
+        self.claimed = _Claims(horizon=horizon)
         self.lookups = 0
         self.recovered = 0
 

@@ -112,7 +112,7 @@ class Transport:
                     body = await response.read()
                     return RawResponse(
                         response.status,
-                        dict(response.headers),
+                        response.headers,  # case-insensitive, and valid after release
                         body,
                         time.monotonic() - started,
                     )

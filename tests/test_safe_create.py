@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 
 import asyncbyok
 from asyncbyok import APIError, Client, RetryPolicy
@@ -101,3 +102,16 @@ async def test_a_key_from_another_create_is_not_taken() -> None:
         assert found.recovered
         assert found.parsed.label == "sk-...AbCd"
         assert len(emu.store.live()) == 2
+
+
+def test_claims_are_forgotten_after_the_lookup_window() -> None:
+    from asyncbyok.safe_create import _Claims
+
+    claims = _Claims(horizon=0.05)
+    claims.add("a")
+    assert "a" in claims
+    time.sleep(0.06)
+    claims.add("b")
+    assert "a" not in claims  # older than any credential a lookup would consider
+    assert "b" in claims
+    assert len(claims) == 1
