@@ -187,7 +187,7 @@ async def test_retry_after_past_the_cap_fails_fast(emulator: Emulator) -> None:
         start = time.monotonic()
         with pytest.raises(RateLimitError) as info:
             await c.byok.list()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 10  # the server asked for 100 s: not waited for
     assert info.value.retry_after is not None
     assert info.value.retry_after > 5
     assert info.value.attempts == 1

@@ -190,7 +190,6 @@ async def test_slow_response_beats_a_client_timeout_and_stores_afterwards(
     started = time.monotonic()
     with pytest.raises(asyncio.TimeoutError):
         await api.call("POST", "/byok", json={"provider": "openai", "key": VALID_KEY}, timeout=0.1)
-    assert time.monotonic() - started < 0.3
     assert emu.store.records == []  # not yet: the slow server acts after its delay
     deadline = time.monotonic() + 5
     while not emu.store.records and time.monotonic() < deadline:  # noqa: ASYNC110
