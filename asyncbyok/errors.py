@@ -4,6 +4,7 @@ The tree::
 
     AsyncBYOKError
     ├── ValidationError (also ValueError)     bad input, caught before any request is sent
+    ├── ClientClosedError                     the client was closed before or during the call
     └── APIError                              anything that went wrong talking to the API
         ├── APIStatusError                    the server answered with a 4xx/5xx status
         │   ├── BadRequestError               400
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncBYOKError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "FieldError",
     "InternalServerError",
@@ -102,6 +104,14 @@ class ValidationError(AsyncBYOKError, ValueError):
     def paths(self) -> list[str]:
         """The paths of the invalid fields, in the order found."""
         return [e.path for e in self.errors]
+
+
+class ClientClosedError(AsyncBYOKError):
+    """The client was closed: by ``aclose()`` while this call was in flight, or before it.
+
+    Raised promptly by every call in flight when the client closes, and by every call made
+    after; never ``asyncio.CancelledError``, which is for tasks that were cancelled.
+    """
 
 
 class APIError(AsyncBYOKError):
