@@ -26,7 +26,6 @@ from aiohttp import web
 from . import handlers
 from .context import CONTEXT, IDENTIFYING_HEADERS, AppContext
 from .faults import FaultKind
-from .ratelimit import retry_after_headers
 from .replies import ERROR_MESSAGES, ErrorReply, new_request_id
 
 __all__ = ["API_PREFIX", "build_app", "operation_of"]
@@ -129,7 +128,7 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
         wait = ctx.limiter.take(token)
         if wait > 0:
             ctx.stats.rate_limited += 1
-            raise ErrorReply(429, headers=retry_after_headers(wait))
+            raise ErrorReply(429, headers=ctx.limiter.headers(wait))
     return await handler(request)
 
 

@@ -1,9 +1,24 @@
-"""Token-bucket rate limiting per management key.
+"""Rate limiting per management key, the ways real servers do it.
 
-Each key has a bucket holding up to ``burst`` tokens, refilled at ``rate`` tokens a second.
-A request takes one token; with none left it is refused with the time until one is back,
-which the emulator sends as ``Retry-After`` (whole seconds, at least 1, as RFC 9110 has
-it) and ``retry-after-ms`` (the precise wait, as several real APIs send it).
+A :class:`RateLimit` says how many requests a second a key may make, how the server
+counts them, and how it tells the client to wait:
+
+``kind="bucket"`` (the default)
+    A token bucket holding up to ``burst`` tokens, refilled at ``rate`` tokens a second.
+    A request takes one; with none left it is refused with the time until one is back.
+``kind="window"``
+    A fixed window: at most ``rate * window`` requests per window of ``window`` seconds,
+    counted from the first request; the count resets at each window boundary. A refused
+    request waits for the next window.
+
+``retry_after`` is what a 429 carries:
+
+- ``"seconds"`` (the default, like most servers): ``Retry-After`` in whole seconds, at
+  least 1, as RFC 9110's delta-seconds has it, even when a token is back in 5 ms;
+- ``"fractional"``: ``Retry-After`` with the precise wait in fractional seconds;
+- ``"ms"``: only ``retry-after-ms``, the precise wait in milliseconds;
+- ``"both"``: whole-second ``Retry-After`` and ``retry-after-ms`` (OpenAI's style);
+- ``"none"``: no header at all; the client must find the pace itself.
 """
 
 from __future__ import annotations
@@ -11,11 +26,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
-__all__ = ["RateLimit", "RateLimiter", "TokenBucket"]
+__all__ = [
+    "RATE_LIMIT_KINDS",
+    "RETRY_AFTER_FORMS",
+    "FixedWindow",
+    "RateLimit",
+    "RateLimiter",
+    "TokenBucket",
+]
+
+RateLimitKind = Literal["bucket", "window"]
+RetryAfterForm = Literal["seconds", "fractional", "ms", "both", "none"]
+RATE_LIMIT_KINDS: tuple[RateLimitKind, ...] = ("bucket", "window")
+RETRY_AFTER_FORMS: tuple[RetryAfterForm, ...] = ("seconds", "fractional", "ms", "both", "none")
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -25,13 +52,35 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
 
 @attrs.frozen
 class RateLimit:
-    """Allow ``rate`` requests a second per management key, in bursts of up to ``burst``.
+    """Allow ``rate`` requests a second per management key.
 
-    ``RateLimit(rate=200.0, burst=20)``: twenty requests at once, then one every 5 ms.
+    ``RateLimit(rate=200.0, burst=20)``: a token bucket, twenty requests at once, then one
+    every 5 ms, refused with a whole-second ``Retry-After``.
+    ``RateLimit(rate=200.0, kind="window", retry_after="none")``: 200 requests in each
+    one-second window, refused with no hint at all. ``burst`` is only for buckets.
     """
 
     rate: float = attrs.field(default=200.0, validator=_positive)
     burst: int = attrs.field(default=20, validator=_positive)
+    kind: RateLimitKind = attrs.field(
+        default="bucket", validator=attrs.validators.in_(RATE_LIMIT_KINDS)
+    )
+    retry_after: RetryAfterForm = attrs.field(
+        default="seconds", validator=attrs.validators.in_(RETRY_AFTER_FORMS)
+    )
+    window: float = attrs.field(default=1.0, validator=_positive)
+
+    def headers(self, wait: float) -> dict[str, str]:
+        """The headers of a 429 telling the client to wait *wait* seconds."""
+        form = self.retry_after
+        headers: dict[str, str] = {}
+        if form in ("seconds", "both"):
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        elif form == "fractional":
+            headers["Retry-After"] = f"{max(wait, 0.001):.3f}"
+        if form in ("ms", "both"):
+            headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+        return headers
 
 
 class TokenBucket:
@@ -56,25 +105,45 @@ class TokenBucket:
         return (1.0 - self._tokens) / self.limit.rate
 
 
-class RateLimiter:
-    """The buckets of every management key under one :class:`RateLimit`."""
+class FixedWindow:
+    """One fixed window counter: ``rate * window`` requests per window."""
 
     def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._allowed = max(1, math.floor(limit.rate * limit.window))
+        self._start = clock()
+        self._count = 0
+
+    def take(self) -> float:
+        """Count a request: ``0.0`` if the window has room, else seconds to the next one."""
+        now = self._clock()
+        length = self.limit.window
+        if now - self._start >= length:
+            self._start += length * math.floor((now - self._start) / length)
+            self._count = 0
+        if self._count < self._allowed:
+            self._count += 1
+            return 0.0
+        return max(1e-6, self._start + length - now)
+
+
+class RateLimiter:
+    """The counters of every management key under one :class:`RateLimit`."""
+
+    def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._counters: dict[str, TokenBucket | FixedWindow] = {}
 
     def take(self, key: str) -> float:
-        """Take a token from *key*'s bucket; see :meth:`TokenBucket.take`."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(self.limit, clock=self._clock)
-        return bucket.take()
+        """Count a request of *key*: ``0.0`` if allowed, else the seconds to wait."""
+        counter = self._counters.get(key)
+        if counter is None:
+            kind = TokenBucket if self.limit.kind == "bucket" else FixedWindow
+            counter = self._counters[key] = kind(self.limit, clock=self._clock)
+        return counter.take()
 
-
-def retry_after_headers(wait: float) -> dict[str, str]:
-    """The headers of a 429 for a *wait* in seconds: whole seconds and milliseconds."""
-    return {
-        "Retry-After": str(max(1, math.ceil(wait))),
-        "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
-    }
+    def headers(self, wait: float) -> dict[str, str]:
+        """The headers of a 429 for *wait* seconds, in this limit's form."""
+        return self.limit.headers(wait)

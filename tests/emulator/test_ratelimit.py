@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from asyncbyok.emulator import Emulator, RateLimit
-from asyncbyok.emulator.ratelimit import RateLimiter, TokenBucket, retry_after_headers
+from asyncbyok.emulator.ratelimit import FixedWindow, RateLimiter, TokenBucket
 
 from .conftest import Api
 
@@ -41,21 +41,61 @@ def test_limiter_keeps_one_bucket_per_key() -> None:
     assert limiter.take("b") == 0.0
 
 
-@pytest.mark.parametrize("bad", [{"rate": 0}, {"rate": -1.0}, {"burst": 0}])
+def test_window_allows_rate_per_window_then_waits_for_the_next() -> None:
+    clock = Clock()
+    window = FixedWindow(RateLimit(rate=3.0, kind="window"), clock=clock)
+    assert [window.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    clock.now += 0.25
+    assert window.take() == pytest.approx(0.75)  # until the window that began at 100 ends
+    clock.now += 0.75
+    assert [window.take() for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
+    clock.now += 5.5  # idle windows: the next starts on the grid, at 106
+    assert window.take() == 0.0
+    assert [window.take() for _ in range(3)][-1] == pytest.approx(0.5)
+
+
+def test_limiter_uses_the_kind_asked_for() -> None:
+    limiter = RateLimiter(RateLimit(rate=2.0, burst=1, kind="window"), clock=Clock())
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"rate": 0}, {"rate": -1.0}, {"burst": 0}, {"window": 0}, {"kind": "x"}, {"retry_after": 1}],
+)
 def test_bad_limits_are_refused(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="must be more than 0"):
+    with pytest.raises(ValueError, match="must be"):
         RateLimit(**bad)
 
 
-def test_retry_after_is_whole_seconds_at_least_one_and_ms_is_precise() -> None:
-    assert retry_after_headers(0.004) == {"Retry-After": "1", "retry-after-ms": "4"}
-    assert retry_after_headers(2.3) == {"Retry-After": "3", "retry-after-ms": "2300"}
+@pytest.mark.parametrize(
+    ("form", "short", "long"),
+    [
+        ("seconds", {"Retry-After": "1"}, {"Retry-After": "3"}),
+        ("fractional", {"Retry-After": "0.004"}, {"Retry-After": "2.300"}),
+        ("ms", {"retry-after-ms": "4"}, {"retry-after-ms": "2300"}),
+        (
+            "both",
+            {"Retry-After": "1", "retry-after-ms": "4"},
+            {"Retry-After": "3", "retry-after-ms": "2300"},
+        ),
+        ("none", {}, {}),
+    ],
+)
+def test_retry_after_in_each_form(form: Any, short: Any, long: Any) -> None:
+    limit = RateLimit(retry_after=form)
+    assert limit.headers(0.004) == short
+    assert limit.headers(2.3) == long
+
+
+def test_default_sends_whole_seconds_only_like_most_servers() -> None:
+    assert RateLimit().headers(0.004) == {"Retry-After": "1"}
 
 
 @pytest.fixture
 def emulator_kwargs() -> dict[str, Any]:
     return {
-        "rate_limit": RateLimit(rate=2.0, burst=3),
+        "rate_limit": RateLimit(rate=2.0, burst=3, retry_after="both"),
         "management_keys": ["mgmt-one", "mgmt-two"],
     }
 
