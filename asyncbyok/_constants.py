@@ -37,8 +37,14 @@ RETRY_SUCCESS_REFUND = 1.0
 # first attempt and still count as "possibly ours" (clock skew between us and the API).
 SAFE_CREATE_CLOCK_SKEW = 300.0
 
-# Listing: the API's largest page, and how many further pages to fetch at once.
-MAX_PAGE_SIZE = 100
+# The API's limits (tests/spec/byok.openapi.yaml): the client checks requests against
+# them and the emulator enforces them, both from these names.
+MAX_PAGE_SIZE = 100  # GET /byok `limit`: 1 to 100
+DEFAULT_PAGE_SIZE = 50  # the server's `limit` when none is sent
+NAME_MAX_LENGTH = 255  # `name`
+ALLOWLIST_MAX_ITEMS = 100  # `allowed_models`, `allowed_user_ids`, `allowed_api_key_hashes`
+
+# Listing: how many further pages to fetch at once.
 DEFAULT_LIST_CONCURRENCY = 16
 
 # Bulk creates.

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ._constants import ALLOWLIST_MAX_ITEMS
 from ._sentinel import UNSET
 from .errors import FieldError, ValidationError
 
-# Limits from the OpenAPI excerpt (CreateBYOKKeyRequest / UpdateBYOKKeyRequest).
-NAME_MAX_LENGTH = 255
-ALLOWLIST_MAX_ITEMS = 100
+# Formats from the OpenAPI excerpt (the numeric limits are in _constants).
 API_KEY_HASH_PATTERN = re.compile(r"[a-f0-9]{64}")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 

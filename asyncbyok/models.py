@@ -23,8 +23,9 @@ from typing import Any
 
 import attrs
 
+from ._constants import NAME_MAX_LENGTH
 from ._sentinel import UNSET, Unset
-from ._validation import NAME_MAX_LENGTH, Checker
+from ._validation import Checker
 
 __all__ = [
     "BYOKKey",
