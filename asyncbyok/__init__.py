@@ -16,7 +16,10 @@ from .errors import (
     BadRequestError,
     ClientClosedError,
     ConflictError,
+    DuplicateNameError,
+    EventLoopError,
     FieldError,
+    InsecureURLError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -32,7 +35,9 @@ from .models import (
     ProviderSlug,
     UpdateBYOKKeyRequest,
 )
+from .pacing import AdaptiveRateLimiter, BackoffGate
 from .pagination import AsyncKeyPager, Page
+from .resources import BYOKResource, RawBYOKResource
 from .retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = [
@@ -43,11 +48,14 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveRateLimiter",
     "AsyncBYOKError",
     "AsyncKeyPager",
     "AuthenticationError",
     "BYOKKey",
     "BYOKKeyList",
+    "BYOKResource",
+    "BackoffGate",
     "BadRequestError",
     "Client",
     "ClientClosedError",
@@ -56,7 +64,10 @@ __all__ = [
     "CreateResult",
     "DeclaredRegion",
     "DeleteResult",
+    "DuplicateNameError",
+    "EventLoopError",
     "FieldError",
+    "InsecureURLError",
     "InternalServerError",
     "Limits",
     "NotFoundError",
@@ -64,6 +75,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderSlug",
     "RateLimitError",
+    "RawBYOKResource",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",

@@ -12,6 +12,7 @@ from ._constants import (
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
 )
+from ._sentinel import UNSET, Unset
 
 __all__ = ["Limits", "Timeout"]
 
@@ -21,7 +22,11 @@ def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float |
         raise ValueError(f"Timeout.{attribute.name} must be a positive number or None")
 
 
-@attrs.frozen
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@attrs.frozen(init=False)
 class Timeout:
     """How long one attempt may take, in seconds (``None``: no limit).
 
@@ -30,30 +35,49 @@ class Timeout:
     - ``total``: the whole attempt, counted from when it holds a connection slot, so
       time spent queued behind the client's own connection limit is not counted.
 
-    ``Timeout(5)`` sets all three to 5 seconds. Retries have their own deadline
-    (:class:`~asyncbyok.retry.RetryPolicy`).
+    As in httpx, the positional argument sets all three, and keywords override it::
+
+        Timeout()                # total 60, connect 10, read 30: the defaults
+        Timeout(5)               # 5, 5, 5
+        Timeout(60, connect=5)   # total 60, connect 5, read 60
+        Timeout(connect=5)       # total 60, connect 5, read 30: other defaults kept
+        Timeout(None)            # no limits at all
+
+    Retries have their own deadline (:class:`~asyncbyok.retry.RetryPolicy`).
     """
 
-    total: float | None = attrs.field(default=DEFAULT_TOTAL_TIMEOUT, validator=_positive_or_none)
+    total: float | None = attrs.field(validator=_positive_or_none)
     connect: float | None = attrs.field(validator=_positive_or_none)
     read: float | None = attrs.field(validator=_positive_or_none)
 
-    @connect.default
-    def _connect_default(self) -> float | None:
-        return DEFAULT_CONNECT_TIMEOUT if self.total == DEFAULT_TOTAL_TIMEOUT else self.total
+    def __init__(
+        self,
+        timeout: float | None | Unset = UNSET,
+        *,
+        total: float | None | Unset = UNSET,
+        connect: float | None | Unset = UNSET,
+        read: float | None | Unset = UNSET,
+    ) -> None:
+        # Each value: its own keyword if given, else the positional one, else its default.
+        # Whether an argument was given is told by UNSET, never by comparing numbers.
+        def pick(own: float | None | Unset, default: float) -> float | None:
+            if own is not UNSET:
+                return _seconds(own)
+            return default if timeout is UNSET else _seconds(timeout)
 
-    @read.default
-    def _read_default(self) -> float | None:
-        return DEFAULT_READ_TIMEOUT if self.total == DEFAULT_TOTAL_TIMEOUT else self.total
+        self.__attrs_init__(
+            pick(total, DEFAULT_TOTAL_TIMEOUT),
+            pick(connect, DEFAULT_CONNECT_TIMEOUT),
+            pick(read, DEFAULT_READ_TIMEOUT),
+        )
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
-        """A :class:`Timeout` from a number of seconds, ``None`` (no limits), or itself."""
+        """A :class:`Timeout` from a number of seconds (all three), ``None`` (no limits),
+        or itself."""
         if isinstance(value, Timeout):
             return value
-        if value is None:
-            return cls(None, connect=None, read=None)
-        return cls(float(value))
+        return cls(value)
 
 
 @attrs.frozen

@@ -4,7 +4,10 @@ The tree::
 
     AsyncBYOKError
     ├── ValidationError (also ValueError)     bad input, caught before any request is sent
+    ├── InsecureURLError (also ValueError)    plain http:// to a host beyond loopback
+    ├── DuplicateNameError                    ensure(): several credentials have that name
     ├── ClientClosedError                     the client was closed before or during the call
+    ├── EventLoopError (also RuntimeError)    the client is in use by another event loop
     └── APIError                              anything that went wrong talking to the API
         ├── APIStatusError                    the server answered with a 4xx/5xx status
         │   ├── BadRequestError               400
@@ -18,6 +21,8 @@ The tree::
         │   └── APITimeoutError               no response in time
         └── APIResponseValidationError        a 2xx whose body is not what the API documents
 
+A client without an API key raises :class:`AsyncBYOKError` itself.
+
 Error bodies follow the API: ``{"error": {"code": int, "message": str, "metadata": ...}}``,
 possibly with ``user_id`` and ``openrouter_metadata`` beside ``error``. A body that is not
 JSON, or JSON of another shape, still yields the class chosen by the status code, with the
@@ -29,13 +34,20 @@ exceptions, only the method and the URL (which carries neither).
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from .models import BYOKKey
+
+# Header parsing lives in `_headers`; imported here (and re-exported under the old names)
+# for the modules that still import them from `errors`.
+from ._headers import REQUEST_ID_HEADERS as REQUEST_ID_HEADERS
+from ._headers import find_request_id as find_request_id
+from ._headers import parse_retry_after as parse_retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -48,18 +60,18 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "DuplicateNameError",
+    "EventLoopError",
     "FieldError",
+    "InsecureURLError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ValidationError",
     "error_from_response",
-    "parse_retry_after",
+    "status_error_class",
 ]
-
-# Response headers that may carry the request id, most specific first.
-REQUEST_ID_HEADERS = ("x-request-id", "x-openrouter-request-id", "cf-ray")
 
 _MAX_BODY_IN_MESSAGE = 200
 
@@ -84,6 +96,7 @@ class ValidationError(AsyncBYOKError, ValueError):
 
     ``errors`` lists every bad field, each with its path, so one round of fixes is enough::
 
+        >>> from asyncbyok import CreateBYOKKeyRequest
         >>> CreateBYOKKeyRequest(provider="openai", key="", name="x" * 256)
         Traceback (most recent call last):
         asyncbyok.errors.ValidationError: 2 invalid fields in CreateBYOKKeyRequest
@@ -106,11 +119,56 @@ class ValidationError(AsyncBYOKError, ValueError):
         return [e.path for e in self.errors]
 
 
+class InsecureURLError(AsyncBYOKError, ValueError):
+    """The management key would travel in clear text over plain ``http://``.
+
+    Raised by ``Client()`` for an ``http://`` base URL whose host is not loopback, unless
+    ``allow_insecure_http=True``.
+    """
+
+
+class DuplicateNameError(AsyncBYOKError):
+    """Several credentials share the name that ``client.byok.ensure(...)`` was asked for.
+
+    ``keys`` holds every one of them (:class:`~asyncbyok.models.BYOKKey`), oldest first as
+    the server listed them; the message names their ids. Delete or rename all but one,
+    then call again.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        provider: str,
+        workspace_id: str | None,
+        keys: Sequence[BYOKKey],
+    ) -> None:
+        self.name = name
+        self.provider = provider
+        self.workspace_id = workspace_id
+        self.keys: tuple[BYOKKey, ...] = tuple(keys)
+        where = f" in workspace {workspace_id}" if workspace_id else ""
+        ids = ", ".join(k.id for k in self.keys)
+        super().__init__(
+            f"{len(self.keys)} {provider} credentials are named {name!r}{where}: {ids}; "
+            "delete or rename all but one"
+        )
+
+
 class ClientClosedError(AsyncBYOKError):
     """The client was closed: by ``aclose()`` while this call was in flight, or before it.
 
     Raised promptly by every call in flight when the client closes, and by every call made
     after; never ``asyncio.CancelledError``, which is for tasks that were cancelled.
+    """
+
+
+class EventLoopError(AsyncBYOKError, RuntimeError):
+    """The client is in use by another event loop that is still open.
+
+    A client follows its user from one event loop to the next (a fresh connection pool
+    each time) once the earlier loop has ended, as with consecutive ``asyncio.run`` calls.
+    Two loops at once, say one per thread, need one client each.
     """
 
 
@@ -137,16 +195,19 @@ class APIError(AsyncBYOKError):
 class APIStatusError(APIError):
     """The server answered with an error status.
 
-    Attributes: ``status`` (HTTP status), ``code`` (the body's ``error.code``, else the
-    status), ``message``, ``metadata`` (``error.metadata``), ``request_id``, ``headers``,
-    ``body`` (the decoded JSON, or the text when it was not JSON).
+    Attributes:
+
+    - ``status_code``: the HTTP status (``status`` is the same number, an older name);
+    - ``code``: the body's ``error.code``, or ``None`` when the server sent none;
+    - ``message``, ``metadata`` (``error.metadata``), ``request_id``, ``headers``;
+    - ``body``: the decoded JSON, or the text when it was not JSON.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        status: int,
+        status_code: int | None = None,
         code: int | None = None,
         metadata: Mapping[str, Any] | None = None,
         request_id: str | None = None,
@@ -154,25 +215,40 @@ class APIStatusError(APIError):
         body: object = None,
         method: str | None = None,
         url: str | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
-        self.status = status
-        self.code = status if code is None else code
+        self.status_code: int = _one_status(status_code, status)
+        self.code = code
         self.metadata = metadata
         self.request_id = request_id
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
 
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same as :attr:`status_code`, under its older name."""
+        return self.status_code
+
     def __str__(self) -> str:
         where = f" ({self.method} {self.url})" if self.method and self.url else ""
         rid = f" [request id {self.request_id}]" if self.request_id else ""
-        return f"{self.status} {self.message}{where}{rid}"
+        return f"{self.status_code} {self.message}{where}{rid}"
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(status={self.status}, code={self.code}, "
+            f"{type(self).__name__}(status_code={self.status_code}, code={self.code}, "
             f"message={self.message!r}, request_id={self.request_id!r})"
         )
+
+
+def _one_status(status_code: int | None, status: int | None) -> int:
+    """The status given as ``status_code=`` or, the older spelling, ``status=``."""
+    if status_code is None and status is None:
+        raise TypeError("status_code is required")
+    if status_code is not None and status is not None and status_code != status:
+        raise TypeError("give status_code or status, not two different values")
+    return status_code if status_code is not None else status  # type: ignore[return-value]
 
 
 class BadRequestError(APIStatusError):
@@ -243,22 +319,31 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A success status whose body is not the documented shape."""
+    """A success status whose body is not the documented shape.
+
+    ``status_code`` (also ``status``) is the HTTP status, ``body`` what was received.
+    """
 
     def __init__(
         self,
         message: str,
         *,
-        status: int,
+        status_code: int | None = None,
         body: object = None,
         request_id: str | None = None,
         method: str | None = None,
         url: str | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
-        self.status = status
+        self.status_code: int = _one_status(status_code, status)
         self.body = body
         self.request_id = request_id
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same as :attr:`status_code`, under its older name."""
+        return self.status_code
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -278,46 +363,6 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return APIStatusError
-
-
-def find_request_id(headers: Mapping[str, str]) -> str | None:
-    """The request id from response *headers*, if the server sent one.
-
-    Case-insensitive mappings (what the transport returns) are asked directly; others are
-    searched without regard to case.
-    """
-    for name in REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    lowered = {k.lower(): v for k, v in headers.items()}
-    for name in REQUEST_ID_HEADERS:
-        if lowered.get(name):
-            return lowered[name]
-    return None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
-
-    Returns ``None`` when absent or unparseable, and never a negative number.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
-        return None
-    return max(0.0, seconds)
 
 
 def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, int | None, Any]:
@@ -361,14 +406,16 @@ def error_from_response(
 
     >>> err = error_from_response(404, {"x-request-id": "r1"},
     ...                           b'{"error": {"code": 404, "message": "Resource not found"}}')
-    >>> type(err).__name__, err.code, err.message, err.request_id
-    ('NotFoundError', 404, 'Resource not found', 'r1')
+    >>> type(err).__name__, err.status_code, err.code, err.message, err.request_id
+    ('NotFoundError', 404, 404, 'Resource not found', 'r1')
+    >>> error_from_response(502, {}, b"Bad Gateway").code is None  # no error.code sent
+    True
     """
     decoded, message, code, metadata = _decode_error_body(body)
     cls = status_error_class(status)
     message = message or f"HTTP {status}"
     common: dict[str, Any] = {
-        "status": status,
+        "status_code": status,
         "code": code,
         "metadata": metadata,
         "request_id": find_request_id(headers),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import json
 import time
 
 import pytest
 
+import asyncbyok
 from asyncbyok import errors as e
-from asyncbyok.errors import error_from_response, parse_retry_after
+from asyncbyok._headers import find_request_id, parse_retry_after
+from asyncbyok.errors import error_from_response
 
 
 @pytest.mark.parametrize(
@@ -28,13 +32,12 @@ from asyncbyok.errors import error_from_response, parse_retry_after
 )
 def test_status_picks_the_class(status: int, cls: type[e.APIStatusError]) -> None:
     body = {"error": {"code": status, "message": "boom", "metadata": {"why": "x"}}, "user_id": "u"}
-    import json
-
     err = error_from_response(status, {"X-Request-Id": "req_1"}, json.dumps(body).encode())
     assert type(err) is cls
     assert isinstance(err, e.APIStatusError)
     assert isinstance(err, e.APIError)
-    assert (err.status, err.code, err.message) == (status, status, "boom")
+    assert (err.status_code, err.code, err.message) == (status, status, "boom")
+    assert err.status == err.status_code  # the older name stays
     assert err.metadata == {"why": "x"}
     assert err.request_id == "req_1"
     assert err.body == body
@@ -57,7 +60,8 @@ def test_malformed_bodies_still_give_the_class_and_a_message(body: bytes, messag
     err = error_from_response(502, {}, body, method="POST", url="https://x/api/v1/byok")
     assert type(err) is e.InternalServerError
     assert err.message == message
-    assert err.code == 502
+    assert err.status_code == 502
+    assert err.code is None  # the server sent no error.code: not made up from the status
     assert err.request_id is None
     assert "POST https://x/api/v1/byok" in str(err)
 
@@ -93,3 +97,100 @@ def test_validation_error_lists_paths() -> None:
     err = e.ValidationError([e.FieldError("a[1]", "bad"), e.FieldError("b", "worse")], subject="X")
     assert err.paths == ["a[1]", "b"]
     assert str(err) == "2 invalid fields in X\n  a[1]: bad\n  b: worse"
+
+
+def test_code_is_the_bodys_own_even_when_it_differs_from_the_status() -> None:
+    err = error_from_response(400, {}, b'{"error": {"code": 422, "message": "no"}}')
+    assert (err.status_code, err.code) == (400, 422)
+    assert repr(err) == (
+        "BadRequestError(status_code=400, code=422, message='no', request_id=None)"
+    )
+    assert error_from_response(400, {}, b'{"error": {"message": "no"}}').code is None
+
+
+def test_status_errors_can_be_made_with_either_name() -> None:
+    assert e.NotFoundError("gone", status_code=404).status == 404
+    assert e.NotFoundError("gone", status=404).status_code == 404
+    with pytest.raises(TypeError):
+        e.NotFoundError("gone")
+    bad = e.APIResponseValidationError("odd", status=200, body="[]")
+    assert (bad.status_code, bad.status) == (200, 200)
+
+
+def test_request_id_headers_in_any_case() -> None:
+    assert find_request_id({"X-Request-Id": "a"}) == "a"
+    assert find_request_id({"CF-Ray": "b"}) == "b"
+    assert find_request_id({"x-openrouter-request-id": "c", "cf-ray": "d"}) == "c"
+    assert find_request_id({"content-type": "text/plain"}) is None
+    # Header parsing lives in _headers; errors keeps the old names for old importers.
+    assert e.find_request_id is find_request_id
+    assert e.parse_retry_after is parse_retry_after
+
+
+# Every exception the client raises, importable from the package, and where it sits.
+TREE = {
+    "ValidationError": ("AsyncBYOKError", ValueError),
+    "InsecureURLError": ("AsyncBYOKError", ValueError),
+    "DuplicateNameError": ("AsyncBYOKError", None),
+    "ClientClosedError": ("AsyncBYOKError", None),
+    "EventLoopError": ("AsyncBYOKError", RuntimeError),
+    "APIError": ("AsyncBYOKError", None),
+    "APIStatusError": ("APIError", None),
+    "BadRequestError": ("APIStatusError", None),
+    "AuthenticationError": ("APIStatusError", None),
+    "PermissionDeniedError": ("APIStatusError", None),
+    "NotFoundError": ("APIStatusError", None),
+    "ConflictError": ("APIStatusError", None),
+    "RateLimitError": ("APIStatusError", None),
+    "InternalServerError": ("APIStatusError", None),
+    "APIConnectionError": ("APIError", None),
+    "APITimeoutError": ("APIConnectionError", None),
+    "APIResponseValidationError": ("APIError", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TREE))
+def test_every_exception_is_in_the_tree_and_exported(name: str) -> None:
+    parent, builtin = TREE[name]
+    cls = getattr(asyncbyok, name)
+    assert cls is getattr(e, name)
+    assert name in asyncbyok.__all__
+    assert issubclass(cls, getattr(e, parent))
+    if builtin is not None:
+        assert issubclass(cls, builtin)
+    assert name in (e.__doc__ or "")  # drawn in the module's tree
+
+
+def test_every_exception_class_of_the_module_is_in_the_tree() -> None:
+    classes = {
+        name
+        for name, value in vars(e).items()
+        if isinstance(value, type) and issubclass(value, BaseException) and name in e.__all__
+    }
+    assert classes == {*TREE, "AsyncBYOKError"}
+
+
+def test_plain_http_beyond_loopback_raises_the_exported_class() -> None:
+    with pytest.raises(asyncbyok.InsecureURLError, match="http"):
+        asyncbyok.Client(api_key="sk-or-v1-test", base_url="http://example.com/api/v1")
+
+
+def test_duplicate_name_error_lists_the_credentials() -> None:
+    keys = [
+        asyncbyok.BYOKKey(
+            id=f"0b7f3a52-1c1e-4d55-9a57-6b0f5e1a000{i}",
+            provider="openai",
+            name="prod",
+            label="sk-...AbCd",
+            workspace_id="550e8400-e29b-41d4-a716-446655440000",
+            created_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        )
+        for i in (1, 2)
+    ]
+    err = e.DuplicateNameError(
+        name="prod", provider="openai", workspace_id=keys[0].workspace_id, keys=keys
+    )
+    assert err.keys == tuple(keys)
+    assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001" in str(err)
+    assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0002" in str(err)
+    assert "2 openai credentials are named 'prod'" in str(err)
