@@ -1,8 +1,10 @@
 """Running a page's code blocks, in order, against one emulator.
 
 Each page gets a fresh emulator (in a thread of the test process) and a fresh working
-directory. Programs and commands run in subprocesses, the way a reader runs them, with
-``OPENROUTER_API_KEY`` and ``OPENROUTER_BASE_URL`` pointing at the emulator:
+directory. Programs and commands run in this process, isolated as if each were its own
+(:mod:`.inprocess`), with ``OPENROUTER_API_KEY`` and ``OPENROUTER_BASE_URL`` pointing at
+the emulator; only a command that serves until ``Ctrl-C`` runs as a subprocess, so that
+it can be interrupted the way a reader stops it:
 
 - before each Python program the emulator is reset, so every program starts from an
   empty account, as a complete program must;
@@ -30,6 +32,7 @@ import yaml
 from asyncbyok.emulator import Emulator
 
 from .blocks import CODE_LANGUAGES, Block, read_blocks
+from .inprocess import Finished, run_cli, run_pytest, run_script
 from .matching import Bindings, Mismatch, check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,20 +119,11 @@ class PageRun:
         self.emulator.reset()
         script = self.workdir / f"{self.page.stem.replace('-', '_')}_line{block.line}.py"
         script.write_text(block.text, encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, script.name],
-            cwd=self.workdir,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=TIMEOUT,
-        )
-        if done.returncode != 0:
-            raise SampleError(f"{block.where}: exit status {done.returncode}\n{done.stdout}")
+        done = run_script(script, self.env)
+        if done.status != 0:
+            raise SampleError(f"{block.where}: exit status {done.status}\n{done.output}")
         if output is not None:
-            check(output.text, done.stdout, self.bindings)
+            check(output.text, done.output, self.bindings)
 
     # -- console sessions ---------------------------------------------------------------
 
@@ -146,27 +140,24 @@ class PageRun:
             self._run_server(block, words, expected, cwd)
             return
         discard = words[-2:] == [">", "/dev/null"]  # the one redirection pages use
-        argv = program(words[:-2] if discard else words)
-        if argv is None:
-            raise SampleError(f"{block.where}: no way to run {command!r}")
-        done = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=TIMEOUT,
-        )
-        if done.returncode != 0 and "Error:" not in expected:
+        done = self._run_in_process(block, words[:-2] if discard else words, cwd)
+        if done.status != 0 and "Error:" not in expected:
             raise SampleError(
-                f"{block.where}: `{command}` exited with {done.returncode}\n{done.stdout}"
+                f"{block.where}: `{command}` exited with {done.status}\n{done.output}"
             )
         try:
-            check(expected, "" if discard else done.stdout, self.bindings)
+            check(expected, "" if discard else done.output, self.bindings)
         except Mismatch as exc:
             raise SampleError(f"{block.where}: `{command}`: {exc}") from None
+
+    def _run_in_process(self, block: Block, words: list[str], cwd: Path) -> Finished:
+        if words[0] == "asyncbyok":
+            return run_cli(words[1:], self.env, cwd)
+        if words[0] == "pytest":
+            return run_pytest(words[1:], self.env, cwd)
+        if words[0] in ("python", "python3") and words[1:2] != ["-m"] and len(words) > 1:
+            return run_script(cwd / words[1], self.env)
+        raise SampleError(f"{block.where}: no way to run {shlex.join(words)!r}")
 
     def _run_server(self, block: Block, words: list[str], expected: str, cwd: Path) -> None:
         """A command that serves until interrupted: read what it prints, then stop it."""
