@@ -3,6 +3,10 @@
 Benchmarks are not tests: nothing here looks at a timing or a ratio, only at the files
 written and the shape of what is in them. Contenders whose package is missing (httpx and
 the official SDK are in the ``bench`` extra, not ``test``) must be reported as skipped.
+
+The quick run with ``--profile`` takes about 20 s on two cores, so it is marked ``slow``:
+plain ``pytest`` leaves it out, CI runs it (``pytest -m slow``). The fast suite still
+checks that the harness imports and knows its scenarios.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = {"create", "list", "bulk", "faults", "import", "memory"}
+SCENARIOS_RUN = {"create", "list", "bulk", "faults", "import", "memory"}
 
 
 def _installed(module: str) -> bool:
@@ -42,14 +46,28 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
 
 
+def test_the_harness_knows_its_scenarios_and_refuses_others(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.run import SCENARIOS, main
+
+    assert set(SCENARIOS) == SCENARIOS_RUN
+    with pytest.raises(SystemExit) as exited:
+        main(["--only", "create,nope"])
+    assert exited.value.code == 2
+    assert "unknown scenarios ['nope']" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_every_scenario_ran(quick_run: tuple[Path, dict[str, Any]]) -> None:
     _, results = quick_run
     assert results["meta"]["quick"] is True
-    assert set(results["scenarios"]) == SCENARIOS
+    assert set(results["scenarios"]) == SCENARIOS_RUN
     for name, scenario in results["scenarios"].items():
         assert "error" not in scenario, (name, scenario.get("error"))
 
 
+@pytest.mark.slow
 def test_files_written(quick_run: tuple[Path, dict[str, Any]]) -> None:
     out, results = quick_run
     markdown = (out / "results.md").read_text(encoding="utf-8")
@@ -62,6 +80,7 @@ def test_files_written(quick_run: tuple[Path, dict[str, Any]]) -> None:
         assert "matplotlib" in results["plot_skipped"]
 
 
+@pytest.mark.slow
 def test_create_shape(quick_run: tuple[Path, dict[str, Any]]) -> None:
     _, results = quick_run
     create = results["scenarios"]["create"]
@@ -84,6 +103,7 @@ def test_create_shape(quick_run: tuple[Path, dict[str, Any]]) -> None:
             assert row[name]["failed"] == 0
 
 
+@pytest.mark.slow
 def test_correctness_figures(quick_run: tuple[Path, dict[str, Any]]) -> None:
     """Not timings: what the harness reports as correct must be correct at any speed."""
     _, results = quick_run
@@ -103,6 +123,7 @@ def test_correctness_figures(quick_run: tuple[Path, dict[str, Any]]) -> None:
     assert len(memory["samples"]) >= 2
 
 
+@pytest.mark.slow
 def test_targets_listed(quick_run: tuple[Path, dict[str, Any]]) -> None:
     _, results = quick_run
     names = " ".join(t["target"] for t in results["targets"])
