@@ -2,7 +2,7 @@
 
 ::
 
-    from asyncbyok.apply import load_manifest, fetch_state, make_plan, apply_plan
+    from asyncbyok.apply import apply_plan, fetch_state, load_manifest, make_plan, render_plan
 
     manifest = load_manifest("fleet.yaml")           # checked before any request
     async with asyncbyok.Client() as client:
@@ -13,7 +13,8 @@
 
 Running the same manifest again plans nothing; a run killed half-way converges when run
 again (identity is ``(workspace, provider, name)``). See :mod:`asyncbyok.apply.manifest`
-for the file format and :mod:`asyncbyok.apply.plan` for the comparison rules.
+for the file format, :mod:`asyncbyok.apply.plan` for the comparison rules and
+:mod:`asyncbyok.apply.export` for writing a manifest from what an account holds.
 """
 
 from ._keys import fake_key

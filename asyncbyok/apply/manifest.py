@@ -16,12 +16,24 @@ fields you want them to have. Raw keys are given by reference, never written in 
         allowed_models: null         # null = no restriction (sent as JSON null)
         disabled: true
 
+``version: 1`` is required; a manifest of another version is refused, naming the versions
+this release reads (:data:`SUPPORTED_VERSIONS`).
+
 A field left out is *unmanaged*: it is not sent on create (the server default applies) and
 never changed on update. A field written as ``null`` is managed and sent as JSON ``null``.
 ``workspace_id`` left out means the account's default workspace.
 
 An inline ``key:`` is refused unless the caller allows it (``allow_inline_keys=True``, the
-CLI's ``--allow-inline-keys``): a manifest usually lives in version control.
+CLI's ``--allow-inline-keys``): a manifest usually lives in version control. A ``key_env``
+that is not a variable name, or any reference that looks like a raw key, is refused
+without being repeated.
+
+``missing_keys: keep`` (top level; the default is ``error``) is for manifests written by
+``asyncbyok export``: the API never returns raw keys, so an exported entry names a variable
+you may not have set. With ``keep``, an entry whose variable is unset or whose file is
+missing still manages its fields, and its credential's key is left as it is (never
+rotated); if the credential does not exist, planning refuses to create it
+(:func:`~asyncbyok.apply.make_plan` raises :class:`~asyncbyok.ValidationError`).
 
 Everything is checked before any request: unknown fields, types and API limits (by building
 each entry's :class:`~asyncbyok.CreateBYOKKeyRequest`), duplicate identities, and every key
@@ -43,12 +55,14 @@ import attrs
 from .._sentinel import UNSET
 from ..errors import FieldError, ValidationError
 from ..models import CreateBYOKKeyRequest, ProviderSlug
-from ._keys import KeyRef, resolve_key
+from ._keys import KeyRef, looks_like_key, resolve_key
 from ._source import LineMap, join_path, read_json, read_yaml
 
 __all__ = ["DesiredKey", "Identity", "Manifest", "load_manifest", "parse_manifest"]
 
 MANIFEST_VERSION = 1
+SUPPORTED_VERSIONS = (MANIFEST_VERSION,)
+MISSING_KEYS_MODES = ("error", "keep")
 
 Identity = tuple[str | None, str, str]
 """``(workspace_id or None for the default workspace, provider, name)``; ids lower-cased."""
@@ -58,7 +72,7 @@ _REQUEST_FIELDS = tuple(a.name for a in attrs.fields(CreateBYOKKeyRequest) if a.
 _KEY_FIELDS = ("key_env", "key_file", "key")
 _ENTRY_FIELDS = (*_REQUEST_FIELDS, *_KEY_FIELDS)
 _DEFAULT_FIELDS = tuple(f for f in _REQUEST_FIELDS if f != "name")
-_TOP_FIELDS = ("version", "defaults", "keys")
+_TOP_FIELDS = ("version", "missing_keys", "defaults", "keys")
 _IDENTITY_FIELDS = frozenset({"provider", "name", "workspace_id"})
 _PLACEHOLDER_KEY = "placeholder-key"
 
@@ -77,6 +91,9 @@ class DesiredKey:
     index: int
     """Position in the manifest's ``keys`` list."""
     line: int | None = None
+    key_missing: str | None = None
+    """Why the raw key is not at hand (``missing_keys: keep``): its credential's key is
+    left as it is, and it cannot be created. ``None`` when the key was resolved."""
 
     @property
     def name(self) -> str:
@@ -100,7 +117,12 @@ class DesiredKey:
 
     @property
     def raw_key(self) -> str:
-        """The raw provider key. Send it; never print or log it."""
+        """The raw provider key. Send it; never print or log it.
+
+        Raises ``ValueError`` when the key is not at hand (:attr:`key_missing`).
+        """
+        if self.key_missing is not None:
+            raise ValueError(f"{self.describe()}: no key: {self.key_missing}")
         return self.request.key
 
     def managed_fields(self) -> dict[str, Any]:
@@ -178,7 +200,8 @@ def parse_manifest(
 ) -> Manifest:
     """Check a manifest given as text; see :func:`load_manifest`.
 
-    >>> m = parse_manifest("keys: [{name: a, provider: openai, key_env: K}]", env={"K": "sk-1"})
+    >>> text = "version: 1\nkeys: [{name: a, provider: openai, key_env: K}]"
+    >>> m = parse_manifest(text, env={"K": "sk-1"})
     >>> [k.describe() for k in m.keys]
     ['openai/a']
     """
@@ -219,6 +242,7 @@ class _Reader:
     fake_keys: bool
     env: Mapping[str, str]
     errors: list[FieldError] = attrs.field(init=False)
+    keep_missing: bool = False
     warnings: list[str] = attrs.field(factory=list)
     faked: list[str] = attrs.field(factory=list)
 
@@ -236,9 +260,8 @@ class _Reader:
         for field in data:
             if field not in _TOP_FIELDS:
                 self.fail(join_path("", str(field)), _unknown(str(field), _TOP_FIELDS))
-        version = data.get("version", MANIFEST_VERSION)
-        if version != MANIFEST_VERSION or isinstance(version, bool):
-            self.fail("version", f"must be {MANIFEST_VERSION}, not {version!r}")
+        self._version(data)
+        self._missing_keys(data.get("missing_keys", "error"))
         defaults = self._defaults(data.get("defaults"))
         entries = data.get("keys")
         if not isinstance(entries, list):
@@ -248,6 +271,30 @@ class _Reader:
         keys = [self._entry(i, entry, defaults) for i, entry in enumerate(entries)]
         self._check_duplicates(entries, defaults)
         return [k for k in keys if k is not None]
+
+    def _version(self, data: Mapping[str, Any]) -> None:
+        supported = ", ".join(map(str, SUPPORTED_VERSIONS))
+        if "version" not in data:
+            self.fail(
+                "version",
+                f"is required: start the manifest with `version: {MANIFEST_VERSION}`"
+                f" (supported versions: {supported})",
+            )
+            return
+        version = data["version"]
+        if version in SUPPORTED_VERSIONS and not isinstance(version, bool):
+            return
+        shown = "(not shown)" if isinstance(version, str) and looks_like_key(version) else version
+        self.fail(
+            "version", f"unsupported manifest version {shown!r} (supported versions: {supported})"
+        )
+
+    def _missing_keys(self, mode: Any) -> None:
+        if mode in MISSING_KEYS_MODES:
+            self.keep_missing = mode == "keep"
+            return
+        modes = " or ".join(MISSING_KEYS_MODES)
+        self.fail("missing_keys", f"must be {modes}")
 
     def _defaults(self, defaults: Any) -> dict[str, Any]:
         if defaults is None:
@@ -294,7 +341,7 @@ class _Reader:
         if "provider" not in entry and "provider" not in defaults:
             self.fail(join_path(path, "provider"), "is required (here or in defaults)")
 
-        raw_key, key_source = self._key(path, entry)
+        raw_key, key_source, key_missing = self._key(path, entry)
         fields = {f: entry[f] for f in _REQUEST_FIELDS if f in entry}
         if not isinstance(name, str):
             fields.pop("name", None)  # reported above; the request would report it again
@@ -318,19 +365,24 @@ class _Reader:
                 "(sent as is; the server may refuse it)"
             )
         return DesiredKey(
-            request=request, key_source=key_source, index=index, line=self.lines.line(path)
+            request=request,
+            key_source=key_source,
+            index=index,
+            line=self.lines.line(path),
+            key_missing=key_missing,
         )
 
-    def _key(self, path: str, entry: Mapping[str, Any]) -> tuple[str | None, str]:
-        """The raw key of an entry and where it came from; records errors on failure."""
+    def _key(self, path: str, entry: Mapping[str, Any]) -> tuple[str | None, str, str | None]:
+        """The raw key of an entry, where it came from, and why it is missing (with
+        ``missing_keys: keep``); records errors on failure."""
         given = [f for f in _KEY_FIELDS if f in entry]
         if not given:
             self.fail(join_path(path, "key_env"), "one of key_env, key_file or key is required")
-            return None, ""
+            return None, "", None
         if len(given) > 1:
             message = "only one of key_env, key_file or key may be given"
             self.fail(join_path(path, given[1]), message)
-            return None, ""
+            return None, "", None
         kind = given[0]
         field_path = join_path(path, kind)
         if kind == "key" and not self.allow_inline_keys:
@@ -339,15 +391,17 @@ class _Reader:
                 "an inline raw key is refused: use key_env or key_file "
                 "(or allow it with --allow-inline-keys)",
             )
-            return None, ""
+            return None, "", None
         ref = KeyRef(kind=kind, value=entry[kind])
         result = resolve_key(ref, base_dir=self.base_dir, env=self.env, fake=self.fake_keys)
+        if result.missing and self.keep_missing and result.error is not None:
+            return _PLACEHOLDER_KEY, f"{result.source} (not set)", result.error
         if result.error is not None:
             self.fail(field_path, result.error)
-            return None, ""
+            return None, "", None
         if result.faked:
             self.faked.append(ref.describe())
-        return result.key, result.source
+        return result.key, result.source, None
 
     def _check_duplicates(self, entries: list[Any], defaults: Mapping[str, Any]) -> None:
         """Refuse two entries with one identity, even when either has other errors."""

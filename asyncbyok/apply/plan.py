@@ -15,6 +15,11 @@ credentials the server listed and returns a :class:`Plan`. Nothing is sent.
   when forced.
 - **Deletes** happen only with ``prune=True``, only in the ``(workspace, provider)`` pairs
   the manifest manages, and only for credentials whose name the manifest does not list.
+- **Keys not at hand** (``missing_keys: keep``, e.g. an exported manifest whose variables
+  are not set): the credential's fields are compared as usual and its key is left alone,
+  never rotated; a credential that would have to be created raises
+  :class:`~asyncbyok.ValidationError` naming each such entry, since nothing can be sent
+  without its key.
 - **Duplicates** on the server (one identity, several credentials, e.g. after a crash on a
   server without idempotent creates): the oldest is kept and compared; with ``prune`` the
   others are deleted, without it they are reported in ``warnings``.
@@ -29,6 +34,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .._sentinel import UNSET
+from ..errors import FieldError, ValidationError
 from ..labels import label_consistent
 from ..models import BYOKKey, UpdateBYOKKeyRequest
 from .manifest import DesiredKey, Identity, Manifest
@@ -193,11 +199,26 @@ def make_plan(
         builder.compare(desired, matches[0])
         builder.duplicates(desired.describe(), matches[0], matches[1:], prune=prune)
 
+    _refuse_creates_without_keys(builder.creates, manifest.source)
     if prune:
         leftovers = [k for ident, ks in by_identity.items() if ident not in named for k in ks]
         for key in sorted([*leftovers, *strays], key=_age):
             builder.deletes.append(Delete(current=key, reason="not in the manifest"))
     return builder.plan()
+
+
+def _refuse_creates_without_keys(creates: Sequence[Create], source: str) -> None:
+    errors = [
+        FieldError(
+            f"keys[{c.desired.index}]",
+            f"cannot create {c.desired.describe()}: its key is not at hand "
+            f"({c.desired.key_missing})",
+        )
+        for c in creates
+        if c.desired.key_missing is not None
+    ]
+    if errors:
+        raise ValidationError(errors, subject=source)
 
 
 def _unique(keys: Sequence[BYOKKey]) -> list[BYOKKey]:
@@ -228,6 +249,7 @@ class _Builder:
     warnings: list[str] = attrs.field(factory=list)
     unchanged: int = 0
     unverifiable: int = 0
+    keyless: int = 0
 
     def compare(self, desired: DesiredKey, current: BYOKKey) -> None:
         changes = tuple(
@@ -236,6 +258,13 @@ class _Builder:
             if getattr(current, field, UNSET) is UNSET
             or _comparable(getattr(current, field)) != _comparable(new)
         )
+        if desired.key_missing is not None:  # its key stays as it is: never rotated
+            self.keyless += 1
+            if changes:
+                self.updates.append(Update(current=current, desired=desired, changes=changes))
+            else:
+                self.unchanged += 1
+            return
         consistent = label_consistent(current.label, desired.raw_key)
         if consistent is None:
             self.unverifiable += 1
@@ -274,6 +303,11 @@ class _Builder:
             warnings.append(
                 f"{self.unverifiable} credential(s) have a label that does not show whether "
                 "the key changed; use --force-rotate to send their keys again"
+            )
+        if self.keyless:
+            warnings.append(
+                f"{self.keyless} credential(s) have no key at hand (missing_keys: keep): "
+                "their keys are left as they are"
             )
         return Plan(
             creates=tuple(self.creates),

@@ -1,8 +1,15 @@
 """Options that become request fields, and reading a raw key without it touching argv.
 
 A raw key comes from ``--key-env VAR``, ``--key-file PATH`` or ``--key-stdin``: never from
-a plain ``--key VALUE``, which would land in shell history and ``ps`` output.
-``--clear FIELD`` sends JSON ``null`` (for example ``--clear allowed-models``: no restriction).
+a plain ``--key VALUE``, which would land in shell history and ``ps`` output. A key read
+from a file or standard input loses exactly one trailing newline; other surrounding
+whitespace is refused. ``--clear FIELD`` sends JSON ``null`` (for example
+``--clear allowed-models``: no restriction).
+
+:data:`FIELD_OPTIONS` is the one table of request-field options. It is written out here,
+not built from the request models, so that ``asyncbyok --help`` need not import them;
+``tests/cli/test_inputs.py`` checks it against ``attrs.fields(CreateBYOKKeyRequest)`` and
+``attrs.fields(UpdateBYOKKeyRequest)``, so a new API field cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -11,78 +18,138 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .._sentinel import UNSET
 from .session import BadInput
 
-__all__ = ["CLEARABLE", "field_options", "key_options", "read_key", "request_fields"]
+if TYPE_CHECKING:
+    from .redact import Redactor
+
+__all__ = [
+    "CLEARABLE",
+    "FIELD_OPTIONS",
+    "FieldOption",
+    "field_options",
+    "key_options",
+    "read_key",
+    "request_fields",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class FieldOption:
+    """One request field's option: ``kind`` is ``text``, ``list`` (repeatable) or ``flag``
+    (``--x/--no-x``); ``nullable`` fields can be sent as ``null`` with ``--clear``."""
+
+    def __init__(
+        self, field: str, decl: str, kind: str, help: str, *, nullable: bool, metavar: str = ""
+    ) -> None:
+        self.field = field
+        self.decl = decl
+        self.kind = kind
+        self.help = help
+        self.nullable = nullable
+        self.metavar = metavar
+
+    def option(self) -> Callable[[F], F]:
+        """The click option, passing its value as the parameter named like the field."""
+        if self.kind == "flag":
+            return click.option(self.decl, self.field, default=None, help=self.help)
+        return click.option(
+            self.decl,
+            self.field,
+            multiple=self.kind == "list",
+            metavar=self.metavar or None,
+            help=self.help,
+        )
+
+
+# Every request field create and update share, in the order --help shows them.
+FIELD_OPTIONS = (
+    FieldOption("name", "--name", "text", "Human-readable name.", nullable=True),
+    FieldOption(
+        "allowed_models",
+        "--allowed-model",
+        "list",
+        "Allow only this model (repeatable).",
+        nullable=True,
+        metavar="SLUG",
+    ),
+    FieldOption(
+        "allowed_user_ids",
+        "--allowed-user-id",
+        "list",
+        "Allow only this user (repeatable).",
+        nullable=True,
+        metavar="ID",
+    ),
+    FieldOption(
+        "allowed_api_key_hashes",
+        "--allowed-api-key-hash",
+        "list",
+        "Allow only this OpenRouter API key hash (repeatable).",
+        nullable=True,
+        metavar="HASH",
+    ),
+    FieldOption(
+        "disabled",
+        "--disabled/--enabled",
+        "flag",
+        "Disable or enable the credential.",
+        nullable=False,
+    ),
+    FieldOption(
+        "is_fallback",
+        "--fallback/--no-fallback",
+        "flag",
+        "Use only after other keys.",
+        nullable=False,
+    ),
+    FieldOption(
+        "is_byok_only",
+        "--byok-only/--no-byok-only",
+        "flag",
+        "Remove shared endpoints.",
+        nullable=False,
+    ),
+    FieldOption(
+        "is_required",
+        "--required/--no-required",
+        "flag",
+        "Remove shared endpoints for its models.",
+        nullable=False,
+    ),
+    FieldOption(
+        "declared_region",
+        "--declared-region",
+        "text",
+        "global, europe or us.",
+        nullable=True,
+        metavar="REGION",
+    ),
+    FieldOption(
+        "declared_zdr",
+        "--declared-zdr/--no-declared-zdr",
+        "flag",
+        "Declare the upstream account zero-data-retention (or not).",
+        nullable=True,
+    ),
+)
+
 # --clear NAME -> the nullable request field it sends as null.
-CLEARABLE = {
-    "name": "name",
-    "allowed-models": "allowed_models",
-    "allowed-user-ids": "allowed_user_ids",
-    "allowed-api-key-hashes": "allowed_api_key_hashes",
-    "declared-region": "declared_region",
-    "declared-zdr": "declared_zdr",
+CLEARABLE: dict[str, str] = {
+    o.field.replace("_", "-"): o.field for o in FIELD_OPTIONS if o.nullable
 }
 
-# (option, request field, repeatable list?)
-_LISTS = (
-    ("allowed_model", "allowed_models"),
-    ("allowed_user_id", "allowed_user_ids"),
-    ("allowed_api_key_hash", "allowed_api_key_hashes"),
-)
-_FLAGS = (
-    ("disabled", "disabled"),
-    ("fallback", "is_fallback"),
-    ("byok_only", "is_byok_only"),
-    ("required", "is_required"),
-    ("declared_zdr", "declared_zdr"),
-)
-_SCALARS = (("name", "name"), ("declared_region", "declared_region"))
-
-_FIELD_OPTIONS = (
-    click.option("--name", help="Human-readable name."),
-    click.option(
-        "--allowed-model",
-        multiple=True,
-        metavar="SLUG",
-        help="Allow only this model (repeatable).",
-    ),
-    click.option(
-        "--allowed-user-id", multiple=True, metavar="ID", help="Allow only this user (repeatable)."
-    ),
-    click.option(
-        "--allowed-api-key-hash",
-        multiple=True,
-        metavar="HASH",
-        help="Allow only this OpenRouter API key hash (repeatable).",
-    ),
-    click.option("--disabled/--enabled", default=None, help="Disable or enable the credential."),
-    click.option("--fallback/--no-fallback", default=None, help="Use only after other keys."),
-    click.option("--byok-only/--no-byok-only", default=None, help="Remove shared endpoints."),
-    click.option(
-        "--required/--no-required", default=None, help="Remove shared endpoints for its models."
-    ),
-    click.option("--declared-region", metavar="REGION", help="global, europe or us."),
-    click.option(
-        "--declared-zdr/--no-declared-zdr",
-        default=None,
-        help="Declare the upstream account zero-data-retention (or not).",
-    ),
-    click.option(
-        "--clear",
-        "clear",
-        multiple=True,
-        type=click.Choice(sorted(CLEARABLE)),
-        help="Send this field as null (no restriction / undeclared); repeatable.",
-    ),
+_CLEAR_OPTION = click.option(
+    "--clear",
+    "clear",
+    multiple=True,
+    type=click.Choice(sorted(CLEARABLE)),
+    help="Send this field as null (no restriction / undeclared); repeatable.",
 )
 
 _KEY_OPTIONS = (
@@ -90,8 +157,7 @@ _KEY_OPTIONS = (
     click.option(
         "--key-file",
         metavar="PATH",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Read the raw key from this file.",
+        help="Read the raw key from this file (one final newline is removed).",
     ),
     click.option("--key-stdin", is_flag=True, help="Read the raw key from standard input."),
 )
@@ -104,8 +170,8 @@ def _apply(func: F, options: tuple[Callable[[F], F], ...]) -> F:
 
 
 def field_options(func: F) -> F:
-    """The request-field options of ``create`` and ``update``."""
-    return _apply(func, _FIELD_OPTIONS)
+    """The request-field options of ``create`` and ``update``, and ``--clear``."""
+    return _apply(func, (*(o.option() for o in FIELD_OPTIONS), _CLEAR_OPTION))
 
 
 def key_options(func: F) -> F:
@@ -116,15 +182,13 @@ def key_options(func: F) -> F:
 def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     """The request fields the options set: ``{field: value}``; ``None`` for ``--clear``."""
     fields: dict[str, Any] = {}
-    for option, field in _SCALARS:
-        if params.get(option) is not None:
-            fields[field] = params[option]
-    for option, field in _LISTS:
-        if params.get(option):
-            fields[field] = list(params[option])
-    for option, field in _FLAGS:
-        if params.get(option) is not None:
-            fields[field] = params[option]
+    for option in FIELD_OPTIONS:
+        value = params.get(option.field)
+        if option.kind == "list":
+            if value:
+                fields[option.field] = list(value)
+        elif value is not None:
+            fields[option.field] = value
     for name in params.get("clear", ()):
         field = CLEARABLE[name]
         if field in fields:
@@ -133,8 +197,25 @@ def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def read_key(params: Mapping[str, Any], *, required: bool) -> str | Any:
-    """The raw key from ``--key-env``/``--key-file``/``--key-stdin``, or ``UNSET``."""
+def _refuse_key_shaped(option: str, value: str, what: str) -> None:
+    from ..apply._keys import is_env_name, looks_like_key
+
+    if looks_like_key(value) or (option == "--key-env" and not is_env_name(value)):
+        raise BadInput(
+            f"{option}: the value looks like a raw key, not {what} (it is not shown); "
+            f"put the key in {'a variable' if option == '--key-env' else 'a file'} "
+            "and give its name"
+        )
+
+
+def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -> str | Any:
+    """The raw key from ``--key-env``/``--key-file``/``--key-stdin``, or ``UNSET``.
+
+    The key is remembered by *redactor*, so no later message can show it.
+    """
+    from .._sentinel import UNSET
+    from ..apply._keys import key_text_problem, strip_one_newline
+
     given = [o for o in ("key_env", "key_file", "key_stdin") if params.get(o)]
     if len(given) > 1:
         raise BadInput("give only one of --key-env, --key-file, --key-stdin")
@@ -145,22 +226,25 @@ def read_key(params: Mapping[str, Any], *, required: bool) -> str | Any:
     source = given[0]
     if source == "key_env":
         var = params["key_env"]
+        _refuse_key_shaped("--key-env", var, "an environment variable name")
         value = os.environ.get(var)
         if value is None:
             raise BadInput(f"environment variable {var} is not set")
         where = f"environment variable {var}"
     elif source == "key_file":
+        _refuse_key_shaped("--key-file", params["key_file"], "a file path")
         path = Path(params["key_file"])
         try:
-            value = path.read_text(encoding="utf-8")
+            value = strip_one_newline(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise BadInput(f"cannot read key file {path}: {reason}") from None
         where = f"key file {path}"
     else:
-        value = sys.stdin.read()
+        value = strip_one_newline(sys.stdin.read())
         where = "standard input"
-    value = value.strip()
-    if not value:
-        raise BadInput(f"the key from {where} is empty")
+    redactor.add(value, always=True)
+    problem = key_text_problem(value)
+    if problem:
+        raise BadInput(f"the key from {where} {problem}")
     return value

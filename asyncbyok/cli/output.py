@@ -1,66 +1,84 @@
 """Where output goes: data on stdout (rich tables, or JSON with ``--json``), everything
-else (progress, notes, warnings, errors) on stderr. Raw keys are never given to any of it.
+else (progress, notes, warnings, errors) on stderr. Raw keys are never given to any of it,
+and every diagnostic goes through the run's redactor as well.
+
+rich is imported only when a table or a progress bar is first drawn.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import attrs
 import click
-from rich.console import Console
-from rich.table import Table
 
-from .. import codec
-from .._sentinel import UNSET
-from ..apply.execute import ApplyResult
-from ..apply.render import describe_item, error_text
-from ..models import BYOKKey
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-__all__ = ["Output", "key_detail", "keys_table", "summary_line", "summary_tables"]
+    from ..apply.execute import ApplyResult
+    from ..models import BYOKKey
+    from .redact import Redactor
+
+__all__ = ["Output", "key_detail", "key_json", "keys_table", "summary_line", "summary_tables"]
 
 # Wide enough that tables piped to a file or a test do not wrap their UUIDs.
-_PIPE_WIDTH = 240
+PIPE_WIDTH = 240
 
 
-@functools.lru_cache(maxsize=2)
-def _console(stderr: bool) -> Console:
+def make_console(*, stderr: bool, width: int | None = None) -> Console:
+    """A rich console on stdout or stderr: the terminal's width, or :data:`PIPE_WIDTH`
+    when the stream is not a terminal."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else _PIPE_WIDTH
-    return Console(stderr=stderr, highlight=False, width=width)
+    if width is None and not stream.isatty():
+        width = PIPE_WIDTH
+    return Console(file=stream, highlight=False, width=width)
 
 
-@attrs.frozen
 class Output:
     """Printing helpers for one command; ``json_mode`` is ``--json``."""
 
-    json_mode: bool = False
+    def __init__(self, json_mode: bool = False, redactor: Redactor | None = None) -> None:
+        self.json_mode = json_mode
+        self._redactor = redactor
+        self._stdout: Console | None = None
+        self._stderr: Console | None = None
+
+    def redacted(self, message: str) -> str:
+        """*message* with every secret of this run replaced by ``<redacted>``."""
+        return self._redactor.scrub(message) if self._redactor is not None else message
 
     @property
     def stdout(self) -> Console:
-        return _console(False)
+        if self._stdout is None:
+            self._stdout = make_console(stderr=False)
+        return self._stdout
 
     @property
     def stderr(self) -> Console:
-        return _console(True)
+        if self._stderr is None:
+            self._stderr = make_console(stderr=True)
+        return self._stderr
 
-    # -- diagnostics: stderr, one plain line each, never wrapped ----------------------
+    # -- diagnostics: stderr, one plain line each, never wrapped, always redacted -------
 
     def error(self, message: str) -> None:
-        click.echo(f"{click.style('Error:', fg='red', bold=True)} {message}", err=True)
+        error = click.style("Error:", fg="red", bold=True)
+        click.echo(f"{error} {self.redacted(message)}", err=True)
 
     def warning(self, message: str) -> None:
-        click.echo(f"{click.style('Warning:', fg='yellow')} {message}", err=True)
+        click.echo(f"{click.style('Warning:', fg='yellow')} {self.redacted(message)}", err=True)
 
     def note(self, message: str) -> None:
-        click.echo(click.style(message, dim=True), err=True)
+        click.echo(click.style(self.redacted(message), dim=True), err=True)
 
     def diagnostic(self, message: str) -> None:
-        click.echo(message, err=True)
+        click.echo(self.redacted(message), err=True)
 
     # -- data: stdout ------------------------------------------------------------------
 
@@ -81,13 +99,35 @@ class Output:
         click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
+def jsonable(value: Any) -> Any:
+    """A model field's value as JSON-ready data (enums as strings, times as RFC 3339)."""
+    import enum
+
+    from .._sentinel import UNSET
+
+    if value is UNSET:
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def key_json(key: BYOKKey) -> dict[str, Any]:
     """A credential as the API sends it (every field the server gave)."""
+    from .. import codec
+
     data: dict[str, Any] = codec.unstructure(key)
     return data
 
 
 def _allowlist(value: Any) -> str:
+    from .._sentinel import UNSET
+
     if value is UNSET:
         return "?"
     if value is None:
@@ -102,32 +142,74 @@ def _flags(key: BYOKKey) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if value is UNSET or value is None else str(value)
+    shown = jsonable(value)
+    return "" if shown is None else str(shown)
 
 
-def keys_table(keys: Iterable[BYOKKey]) -> Table:
-    """Credentials as a table, one row each."""
+class _Column:
+    def __init__(self, header: str, cell: Callable[[BYOKKey], str], drop: int) -> None:
+        self.header = header
+        self.cell = cell
+        self.drop = drop  # 0: always shown; otherwise dropped in increasing order
+
+
+# In the order shown. ``drop`` says which go first when the terminal is narrow: the
+# creation time, then the workspace id, the model list, the status, the label. Ids are
+# never cut (they are for copying), and NAME wraps before anything essential goes.
+_COLUMNS = (
+    _Column("ID", lambda k: k.id, 0),
+    _Column("PROVIDER", lambda k: _text(k.provider), 0),
+    _Column("NAME", lambda k: _text(k.name), 0),
+    _Column("LABEL", lambda k: k.label, 5),
+    _Column("WORKSPACE", lambda k: _text(k.workspace_id), 2),
+    _Column("STATUS", _flags, 4),
+    _Column("MODELS", lambda k: _allowlist(k.allowed_models), 3),
+    _Column("CREATED", lambda k: _text(k.created_at), 1),
+)
+_GAP = 2  # rich's padding between two columns
+_NAME_MIN = 12  # below this NAME would wrap too much: drop another column instead
+
+
+def table_columns(rows: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Indexes of the :data:`_COLUMNS` that fit in *width* for these cell texts."""
+    natural = [max([len(c.header), *(len(row[i]) for row in rows)]) for i, c in enumerate(_COLUMNS)]
+    name = 2
+    shown = list(range(len(_COLUMNS)))
+    for column in sorted((c for c in _COLUMNS if c.drop), key=lambda c: c.drop):
+        others = sum(natural[i] for i in shown if i != name) + _GAP * (len(shown) - 1)
+        if width - others >= min(natural[name], _NAME_MIN):
+            break
+        shown.remove(_COLUMNS.index(column))
+    return shown
+
+
+def keys_table(keys: Iterable[BYOKKey], width: int) -> Table:
+    """Credentials as a table for a terminal *width* columns wide, one row each.
+
+    ID, PROVIDER and NAME are always there; ids are whole; NAME wraps when it must.
+    """
+    from rich.table import Table
+
+    rows = [[c.cell(k) for c in _COLUMNS] for k in keys]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("ID", "PROVIDER", "NAME", "LABEL", "WORKSPACE", "STATUS", "MODELS", "CREATED"):
-        table.add_column(column, no_wrap=column != "NAME", overflow="fold")
-    for key in keys:
-        table.add_row(
-            key.id,
-            str(key.provider),
-            _text(key.name),
-            key.label,
-            _text(key.workspace_id),
-            _flags(key),
-            _allowlist(key.allowed_models),
-            codec.format_datetime(key.created_at),
-        )
+    shown = table_columns(rows, width)
+    for i in shown:
+        header = _COLUMNS[i].header
+        if header == "NAME":
+            table.add_column(header, overflow="fold", min_width=min(_NAME_MIN, 4))
+        else:
+            table.add_column(header, no_wrap=True, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
     return table
 
 
 def key_detail(key: BYOKKey) -> Table:
     """One credential, field by field (``null`` fields shown as such)."""
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold")
+    table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for field, value in key_json(key).items():
         shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
@@ -144,6 +226,10 @@ def summary_line(result: ApplyResult) -> str:
 
 def summary_tables(result: ApplyResult, *, max_failures: int = 20) -> list[Table]:
     """The end-of-apply summary: counts, then the failures (at most *max_failures*)."""
+    from rich.table import Table
+
+    from ..apply.render import describe_item, error_text
+
     counts = Table(title="Apply summary", box=None, header_style="bold", pad_edge=False)
     counts.add_column("RESULT")
     counts.add_column("COUNT", justify="right")

@@ -1,47 +1,46 @@
 """What every command shares: settings, the client (or an in-process emulator), exit codes.
 
-Exit codes: ``0`` success, ``1`` a failure from the API (for ``apply``: some items
-failed), ``2`` bad input (a bad manifest, a missing key reference, bad options). Errors are
-one ``Error: ...`` line on stderr, with a traceback only under ``--debug``.
+Exit codes: ``0`` success; ``1`` a failure from the API (for ``apply`` and ``delete``: some
+items failed); ``2`` bad input (a bad manifest, a missing key reference, bad options),
+found before anything is sent; ``3`` ``plan --exit-code`` found changes; ``130``
+interrupted. Errors are one ``Error: ...`` line on stderr (a traceback only under
+``--debug``); with ``--json`` they are also one JSON document on stdout
+(:mod:`asyncbyok.cli.failure`).
+
+Only click is imported at module level: ``asyncbyok --help`` must start fast, so the
+client, the emulator and rich are imported where a command first needs them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import os
-import sys
-import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import attrs
 import click
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
-from ..errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    AsyncBYOKError,
-    ValidationError,
-)
-from .output import Output
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..emulator import Emulator
+    from .output import Output
+    from .redact import Redactor
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_CHANGES",
     "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "BadInput",
     "Connection",
+    "Declined",
     "Settings",
     "common_options",
     "connect",
+    "json_option",
     "run",
 ]
 
@@ -52,6 +51,8 @@ DEFAULT_EMULATOR_LATENCY = 0.1
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+EXIT_CHANGES = 3
+EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,21 +61,45 @@ class BadInput(Exception):
     """Input the command cannot use (exit status 2); the message is shown as is."""
 
 
-@attrs.define
-class Settings:
-    """The options every command takes (on the group or on the command itself)."""
+class Declined(Exception):
+    """The user answered no to a confirmation (exit status 1)."""
 
-    api_key: str | None = None
-    base_url: str | None = None
-    emulator: bool = False
-    emulator_state: str | None = None
-    emulator_latency: float | None = None
-    json: bool = False
-    debug: bool = False
+
+class Settings:
+    """The options every command takes (on the group or on the command itself), and the
+    secrets seen so far, which no message may show."""
+
+    def __init__(self) -> None:
+        self.api_key: str | None = None
+        self.base_url: str | None = None
+        self.allow_insecure_http = False
+        self.emulator = False
+        self.emulator_state: str | None = None
+        self.emulator_latency: float | None = None
+        self.json = False
+        self.debug = False
+        self._redactor: Redactor | None = None
+        self._output: Output | None = None
+
+    @property
+    def redactor(self) -> Redactor:
+        """Every secret this run has seen; it scrubs them from messages."""
+        if self._redactor is None:
+            from .redact import Redactor
+
+            self._redactor = Redactor()
+            self._redactor.add(self.api_key, always=True)
+            self._redactor.add(os.environ.get(API_KEY_ENV), always=True)
+        return self._redactor
 
     @property
     def output(self) -> Output:
-        return Output(json_mode=self.json)
+        """Where this command prints (created on first use, with the current streams)."""
+        if self._output is None:
+            from .output import Output
+
+            self._output = Output(json_mode=self.json, redactor=self.redactor)
+        return self._output
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -89,51 +114,80 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 
 
 _COMMON = (
-    click.option(
-        "--api-key",
-        metavar="KEY",
-        help=f"Management key (default: ${API_KEY_ENV}).",
+    (
+        "api_key",
+        click.option("--api-key", metavar="KEY", help=f"Management key (default: ${API_KEY_ENV})."),
     ),
-    click.option(
-        "--base-url",
-        metavar="URL",
-        help=f"API base URL (default: ${BASE_URL_ENV}, then https://openrouter.ai/api/v1).",
+    (
+        "base_url",
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help=f"API base URL (default: ${BASE_URL_ENV}, then https://openrouter.ai/api/v1).",
+        ),
     ),
-    click.option(
-        "--emulator",
+    (
+        "allow_insecure_http",
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            default=None,
+            help="Allow a plain http:// base URL beyond loopback (the key travels in clear).",
+        ),
+    ),
+    (
+        "emulator",
+        click.option(
+            "--emulator",
+            is_flag=True,
+            default=None,
+            help="Run against a local in-process emulator (starts empty, gone on exit).",
+        ),
+    ),
+    (
+        "emulator_state",
+        click.option(
+            "--emulator-state",
+            metavar="FILE",
+            help="Keep the --emulator's state in FILE between runs (implies --emulator).",
+        ),
+    ),
+    (
+        "emulator_latency",
+        click.option(
+            "--emulator-latency",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="Mean latency the --emulator adds to each request, like a real API "
+            f"(default {DEFAULT_EMULATOR_LATENCY}; 0 for none).",
+        ),
+    ),
+    (
+        "json",
+        click.option(
+            "--json", "json_", is_flag=True, default=None, help="Print one JSON document."
+        ),
+    ),
+    ("debug", click.option("--debug", is_flag=True, default=None, help="Show tracebacks.")),
+)
+
+
+def json_option(func: F) -> F:
+    """Only ``--json``, for a command without the connection options (``emulator``)."""
+    return click.option(
+        "--json",
+        "json_",
         is_flag=True,
         default=None,
-        help="Run against a local in-process emulator (starts empty, gone on exit).",
-    ),
-    click.option(
-        "--emulator-state",
-        metavar="FILE",
-        help="Keep the --emulator's state in FILE between runs (implies --emulator).",
-    ),
-    click.option(
-        "--emulator-latency",
-        type=click.FloatRange(min=0),
-        metavar="SECONDS",
-        help="Mean latency the --emulator adds to each request, like a real API "
-        f"(default {DEFAULT_EMULATOR_LATENCY}; 0 for none).",
-    ),
-    click.option("--json", "json_", is_flag=True, default=None, help="Print JSON for scripts."),
-    click.option("--debug", is_flag=True, default=None, help="Show tracebacks on errors."),
-)
-_NAMES = (
-    "api_key",
-    "base_url",
-    "emulator",
-    "emulator_state",
-    "emulator_latency",
-    "json",
-    "debug",
-)
+        expose_value=False,
+        callback=_store("json"),
+        help="Print one JSON document.",
+    )(func)
 
 
 def common_options(func: F) -> F:
     """Add the shared options to a command or group; their values land in ``Settings``."""
-    for option, name in reversed(list(zip(_COMMON, _NAMES, strict=True))):
+    for name, option in reversed(_COMMON):
         func = option(func)
         # click passes the value to the function unless it is not exposed; store it instead.
         func.__click_params__[-1].expose_value = False  # type: ignore[attr-defined]
@@ -141,19 +195,44 @@ def common_options(func: F) -> F:
     return func
 
 
-@attrs.frozen
 class Connection:
     """An open client, and the emulator behind it when ``--emulator`` was given."""
 
-    client: Client
-    emulator: Emulator | None = None
+    def __init__(self, client: Client, emulator: Emulator | None = None) -> None:
+        self.client = client
+        self.emulator = emulator
+
+
+def _insecure_url_message(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or base_url
+    return (
+        f"refusing to send the management key over plain http to {host}: use https, or "
+        "pass --allow-insecure-http to accept the risk (plain http is meant for loopback, "
+        "e.g. an emulator)"
+    )
+
+
+def _client(settings: Settings, api_key: str, base_url: str | None) -> Client:
+    from ..client import Client
+
+    try:
+        return Client(
+            api_key=api_key,
+            base_url=base_url,
+            allow_insecure_http=settings.allow_insecure_http,
+        )
+    except Exception as exc:
+        # The SDK's message names its keyword argument; the command has an option instead.
+        if any(c.__name__ == "InsecureURLError" for c in type(exc).__mro__):
+            raise BadInput(_insecure_url_message(str(base_url))) from None
+        raise
 
 
 @contextlib.asynccontextmanager
 async def connect(settings: Settings, *, quiet: bool = False) -> AsyncIterator[Connection]:
     """A client for *settings*: the real API, or a fresh in-process emulator."""
-    from ..client import Client
-
     if settings.emulator and settings.base_url:
         raise BadInput("--emulator and --base-url exclude each other: choose one")
     if not settings.emulator:
@@ -163,7 +242,8 @@ async def connect(settings: Settings, *, quiet: bool = False) -> AsyncIterator[C
                 f"no API key: set {API_KEY_ENV}, pass --api-key, or use --emulator to try "
                 "a local emulator"
             )
-        async with Client(api_key=api_key, base_url=settings.base_url) as client:
+        base_url = settings.base_url or os.environ.get(BASE_URL_ENV) or None
+        async with _client(settings, api_key, base_url) as client:
             yield Connection(client)
         return
 
@@ -177,64 +257,44 @@ async def connect(settings: Settings, *, quiet: bool = False) -> AsyncIterator[C
         if not quiet:
             kept = f"state in {settings.emulator_state}" if settings.emulator_state else "empty"
             settings.output.note(f"Using an in-process emulator at {emulator.base_url} ({kept})")
-        client = Client(api_key=emulator.management_key, base_url=emulator.base_url)
-        async with client:
+        async with _client(settings, emulator.management_key, emulator.base_url) as client:
             yield Connection(client, emulator)
 
 
-def _describe_api_error(exc: APIError) -> str:
-    if isinstance(exc, APIStatusError):
-        rid = f" (request id {exc.request_id})" if exc.request_id else ""
-        return f"{exc.status} {type(exc).__name__}: {exc.message}{rid}"
-    if isinstance(exc, APIConnectionError):
-        return f"cannot reach the API: {exc}"
-    return str(exc)
-
-
-def _validation_lines(exc: ValidationError) -> list[str]:
-    head = f"{exc.subject}: {len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}"
-    if len(exc.errors) == 1:
-        return [f"{exc.subject}: {exc.errors[0]}"]
-    return [head, *(f"  {e}" for e in exc.errors)]
-
-
-def _report(out: Output, exc: Exception, *, debug: bool) -> int:
-    """Print *exc* as one line (a list for manifest errors); the exit status it means."""
-    if isinstance(exc, BadInput):
-        out.error(str(exc))
-        return EXIT_BAD_INPUT
-    if isinstance(exc, ValidationError):
-        first, *rest = _validation_lines(exc)
-        out.error(first)
-        for line in rest:
-            out.diagnostic(line)
-        return EXIT_BAD_INPUT
-    if isinstance(exc, APIError):
-        out.error(_describe_api_error(exc))
-        return EXIT_FAILURE
-    if isinstance(exc, AsyncBYOKError):  # bad settings, e.g. an insecure base URL
-        out.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return EXIT_BAD_INPUT
-    hint = "" if debug else " (run with --debug for the traceback)"
-    out.error(f"unexpected {type(exc).__name__}: {exc}{hint}")
-    return EXIT_FAILURE
+def _note_option_secrets(settings: Settings) -> None:
+    """Option values that look like keys are secrets too: no message may echo them."""
+    ctx: click.Context | None = click.get_current_context(silent=True)
+    while ctx is not None:
+        for value in ctx.params.values():
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            for item in values:
+                if isinstance(item, str):
+                    settings.redactor.add(item)
+        ctx = ctx.parent
 
 
 def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoReturn:
-    """Run a command's coroutine and exit with its status, turning errors into one line."""
-    out = settings.output
+    """Run a command's coroutine and exit with its status, turning errors into one line
+    (and, with ``--json``, one JSON document)."""
+    import asyncio
+
+    from .failure import fail, failure_of
+
     if settings.debug:  # the client logs each request: method, URL, status (never a key)
+        import logging
+        import sys
+
         logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
         logging.getLogger("asyncbyok").setLevel(logging.DEBUG)
+    _note_option_secrets(settings)
     try:
         code = asyncio.run(main())
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
     except KeyboardInterrupt:
-        out.error("interrupted")
-        code = 130
+        from .failure import Failure
+
+        fail(settings, Failure(EXIT_INTERRUPTED, "interrupted", "interrupted"))
     except Exception as exc:
-        if settings.debug:
-            traceback.print_exc(file=sys.stderr)
-        code = _report(out, exc, debug=settings.debug)
-    sys.exit(code)
+        fail(settings, failure_of(exc, debug=settings.debug), exc=exc)
+    raise click.exceptions.Exit(code)

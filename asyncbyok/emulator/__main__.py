@@ -8,112 +8,59 @@
     api_key: sk-or-v1-...
     default_workspace_id: 4e1c...
 
-``--port 0`` takes a free port; the printed ``base_url`` has the real one. The pieces are
-public (:func:`add_arguments`, :func:`emulator_from_args`, :func:`serve`) so the
-``asyncbyok emulator`` command reuses them instead of repeating them.
+It is the ``asyncbyok emulator`` command (:mod:`asyncbyok.cli.emulator`, which needs the
+``cli`` extra for click), with the same options: ``--port 0`` takes a free port (the
+printed ``base_url`` has the real one), ``--rate``/``--burst``/``--limit-kind``/
+``--retry-after`` set a rate limit, ``--fail-rate`` and friends inject faults.
+:func:`serve` is the part that runs an :class:`~asyncbyok.emulator.Emulator` in the
+foreground, for programs that build their own.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from .context import API_VERSIONS
-from .faults import FaultConfig, Faults
-from .ratelimit import RateLimit
 from .server import Emulator
 
-__all__ = ["add_arguments", "emulator_from_args", "main", "serve"]
+__all__ = ["main", "serve"]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to *parser*."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    parser.add_argument(
-        "--management-key",
-        action="append",
-        dest="management_keys",
-        metavar="KEY",
-        help="accepted management key (repeatable; one is generated if none)",
-    )
-    parser.add_argument(
-        "--api-key",
-        action="append",
-        dest="api_keys",
-        metavar="KEY",
-        help="accepted non-management key, answered 403 (repeatable)",
-    )
-    parser.add_argument("--rate", type=float, help="rate limit: requests per second per key")
-    parser.add_argument("--burst", type=int, default=20, help="rate limit: burst size")
-    parser.add_argument(
-        "--fail-rate", type=float, default=0.0, help="fraction answered 500/502/503"
-    )
-    parser.add_argument(
-        "--commit-fail-rate",
-        type=float,
-        default=0.0,
-        help="fraction that store the change, then answer 500",
-    )
-    parser.add_argument(
-        "--drop-rate",
-        type=float,
-        default=0.0,
-        help="fraction that store the change, then drop the connection",
-    )
-    parser.add_argument(
-        "--reset-rate", type=float, default=0.0, help="fraction reset before the body is read"
-    )
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
-    parser.add_argument("--seed", type=int, help="seed of the fault sequence")
-    parser.add_argument(
-        "--api-version", choices=API_VERSIONS, default="newest", help="server age to play"
-    )
-    parser.add_argument("--state-file", help="JSON file keeping the state across restarts")
-    parser.add_argument("--default-workspace-id", help="workspace of requests that name none")
-
-
-def emulator_from_args(args: argparse.Namespace) -> Emulator:
-    """An :class:`Emulator` configured from parsed :func:`add_arguments` options."""
-    config = FaultConfig(
-        latency=args.latency,
-        error_rate=args.fail_rate,
-        commit_then_error_rate=args.commit_fail_rate,
-        commit_then_drop_rate=args.drop_rate,
-        reset_rate=args.reset_rate,
-    )
-    return Emulator(
-        host=args.host,
-        port=args.port,
-        management_keys=args.management_keys,
-        api_keys=args.api_keys,
-        rate_limit=RateLimit(rate=args.rate, burst=args.burst) if args.rate else None,
-        faults=None if config == FaultConfig() else Faults({"*": config}),
-        seed=args.seed,
-        api_version=args.api_version,
-        state_file=args.state_file,
-        default_workspace_id=args.default_workspace_id,
-    )
+def _describe(emulator: Emulator) -> dict[str, str]:
+    info = {"base_url": emulator.base_url, "management_key": emulator.management_key}
+    if emulator.api_keys:
+        info["api_key"] = emulator.api_key
+    info["default_workspace_id"] = emulator.default_workspace_id
+    return info
 
 
 async def serve(
-    emulator: Emulator, *, out: TextIO | None = None, stop: asyncio.Event | None = None
+    emulator: Emulator,
+    *,
+    out: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+    json_output: bool = False,
 ) -> None:
-    """Run *emulator*, print where it is, and serve until *stop* is set or SIGINT/SIGTERM."""
+    """Run *emulator*, print where it is, and serve until *stop* is set or SIGINT/SIGTERM.
+
+    What it prints is ``name: value`` lines (``base_url``, ``management_key``, ``api_key``,
+    ``default_workspace_id``), or one JSON object of them with *json_output*.
+    """
     out = out or sys.stdout
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     async with emulator:
-        print(f"base_url: {emulator.base_url}", file=out)
-        print(f"management_key: {emulator.management_key}", file=out)
-        if emulator.api_keys:
-            print(f"api_key: {emulator.api_key}", file=out)
-        print(f"default_workspace_id: {emulator.default_workspace_id}", file=out)
+        info = _describe(emulator)
+        if json_output:
+            print(json.dumps(info, indent=2), file=out)
+        else:
+            for name, value in info.items():
+                print(f"{name}: {value}", file=out)
         out.flush()
         installed = []
         for sig in signals:
@@ -131,17 +78,17 @@ async def serve(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m asyncbyok.emulator", description="Serve a local BYOK API emulator."
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
-        emulator = emulator_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    asyncio.run(serve(emulator))
-    return 0
+        from ..cli.app import invoke
+        from ..cli.emulator import emulator_command
+    except ImportError as exc:  # the core install has no click
+        print(
+            f"python -m asyncbyok.emulator needs the cli extra ({exc.name} is missing): "
+            "pip install 'asyncbyok[cli]'",
+            file=sys.stderr,
+        )
+        return 2
+    return invoke(emulator_command, argv, prog_name="python -m asyncbyok.emulator")
 
 
 if __name__ == "__main__":

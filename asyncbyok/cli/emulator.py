@@ -1,0 +1,203 @@
+"""``asyncbyok emulator`` (and ``python -m asyncbyok.emulator``): serve the emulator until
+Ctrl-C or SIGTERM.
+
+Options are checked by click before anything starts: ``--port`` 0 to 65535 (0 takes a free
+port), ``--rate`` above 0, fault rates between 0 and 1. A port already in use is a one-line
+error with exit status 2. ``--limit-kind`` and ``--retry-after`` choose how the rate limit
+counts and how its 429s say when to come back (:class:`asyncbyok.emulator.RateLimit`).
+
+The choices are written out here so that ``--help`` need not import the emulator (and
+aiohttp); ``tests/emulator/test_main.py`` checks them against the emulator's own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .session import EXIT_BAD_INPUT, Settings, json_option
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+__all__ = [
+    "API_VERSIONS",
+    "RATE_LIMIT_KINDS",
+    "RETRY_AFTER_FORMS",
+    "emulator_command",
+    "emulator_from_options",
+]
+
+API_VERSIONS = ("newest", "excerpt", "oldest")
+RATE_LIMIT_KINDS = ("bucket", "window")
+RETRY_AFTER_FORMS = ("seconds", "fractional", "ms", "both", "none")
+
+_RATE = click.FloatRange(0, 1)
+
+
+def emulator_from_options(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    management_keys: tuple[str, ...] = (),
+    api_keys: tuple[str, ...] = (),
+    rate: float | None = None,
+    burst: int = 20,
+    limit_kind: str = "bucket",
+    retry_after: str = "seconds",
+    fail_rate: float = 0.0,
+    commit_fail_rate: float = 0.0,
+    drop_rate: float = 0.0,
+    reset_rate: float = 0.0,
+    latency: float = 0.0,
+    seed: int | None = None,
+    api_version: str = "newest",
+    state_file: str | None = None,
+    default_workspace_id: str | None = None,
+) -> Emulator:
+    """An :class:`~asyncbyok.emulator.Emulator` configured as the command's options say
+    (raises ``ValueError`` for a combination it refuses)."""
+    from ..emulator import Emulator, FaultConfig, Faults, RateLimit
+
+    config = FaultConfig(
+        latency=latency,
+        error_rate=fail_rate,
+        commit_then_error_rate=commit_fail_rate,
+        commit_then_drop_rate=drop_rate,
+        reset_rate=reset_rate,
+    )
+    limit = None
+    if rate is not None:
+        limit = RateLimit(rate=rate, burst=burst, kind=limit_kind, retry_after=retry_after)  # type: ignore[arg-type]
+    return Emulator(
+        host=host,
+        port=port,
+        management_keys=management_keys or None,
+        api_keys=api_keys or None,
+        rate_limit=limit,
+        faults=None if config == FaultConfig() else Faults({"*": config}),
+        seed=seed,
+        api_version=api_version,  # type: ignore[arg-type]
+        state_file=state_file,
+        default_workspace_id=default_workspace_id,
+    )
+
+
+class _ServeError(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port (0: any free port; the printed base_url has it).",
+)
+@click.option(
+    "--management-key",
+    "management_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Accepted management key (repeatable; one is generated if none).",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Accepted non-management key, answered 403 (repeatable).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0, min_open=True),
+    help="Rate limit: requests a second per management key (none if not given).",
+)
+@click.option("--burst", type=click.IntRange(1), default=20, show_default=True, help="Bucket size.")
+@click.option(
+    "--limit-kind",
+    type=click.Choice(RATE_LIMIT_KINDS),
+    default="bucket",
+    show_default=True,
+    help="Token bucket, or fixed one-second windows.",
+)
+@click.option(
+    "--retry-after",
+    type=click.Choice(RETRY_AFTER_FORMS),
+    default="seconds",
+    show_default=True,
+    help="How a 429 says when to retry: whole seconds, fractional seconds, "
+    "retry-after-ms, both headers, or nothing.",
+)
+@click.option("--fail-rate", type=_RATE, default=0.0, help="Fraction answered 500/502/503.")
+@click.option(
+    "--commit-fail-rate",
+    type=_RATE,
+    default=0.0,
+    help="Fraction that store the change, then answer 500.",
+)
+@click.option(
+    "--drop-rate",
+    type=_RATE,
+    default=0.0,
+    help="Fraction that store the change, then drop the connection.",
+)
+@click.option(
+    "--reset-rate", type=_RATE, default=0.0, help="Fraction reset before the body is read."
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Seconds added to each request.",
+)
+@click.option("--seed", type=int, help="Seed of the fault sequence.")
+@click.option(
+    "--api-version",
+    type=click.Choice(API_VERSIONS),
+    default="newest",
+    show_default=True,
+    help="Server age to play.",
+)
+@click.option("--state-file", metavar="FILE", help="JSON file keeping the state across restarts.")
+@click.option(
+    "--default-workspace-id", metavar="UUID", help="Workspace of requests that name none."
+)
+@json_option
+@click.pass_context
+def emulator_command(ctx: click.Context, /, **options: Any) -> None:
+    """Serve a local BYOK API emulator until Ctrl-C.
+
+    It prints its base_url, management_key, api_key and default_workspace_id, one per
+    line (one JSON document with --json), then serves.
+    """
+    import asyncio
+
+    from ..emulator.__main__ import serve
+
+    for name in ("limit_kind", "retry_after"):
+        given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        if given and options["rate"] is None:
+            raise click.UsageError(f"--{name.replace('_', '-')} needs --rate")
+    try:
+        emulator = emulator_from_options(**options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    settings = ctx.ensure_object(Settings)
+    try:
+        asyncio.run(serve(emulator, json_output=settings.json))
+    except OSError as exc:
+        import errno
+        import os
+
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        hint = " (choose another --port, or 0 for any free one)"
+        where = f"{options['host']}:{options['port']}"
+        in_use = exc.errno == errno.EADDRINUSE
+        raise _ServeError(f"cannot serve on {where}: {reason}{hint if in_use else ''}") from None
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        pass
