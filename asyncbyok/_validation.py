@@ -1,14 +1,17 @@
 """Request checks that mirror the API's documented limits (see ``tests/spec``).
 
-Each check appends a :class:`~asyncbyok.errors.FieldError` instead of raising, so that one
-:class:`~asyncbyok.errors.ValidationError` names every bad field at once. Values of secret
-fields never appear in messages.
+Each request field carries a :class:`Rule` (its kind, whether it is required or nullable);
+:meth:`Checker.check` applies it. Each check appends a :class:`~asyncbyok.errors.FieldError`
+instead of raising, so that one :class:`~asyncbyok.errors.ValidationError` names every bad
+field at once. Values of secret fields never appear in messages.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
+
+import attrs
 
 from ._constants import ALLOWLIST_MAX_ITEMS
 from ._sentinel import UNSET
@@ -19,8 +22,28 @@ API_KEY_HASH_PATTERN = re.compile(r"[a-f0-9]{64}")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
+FieldKind = Literal["string", "secret", "boolean", "uuid", "string_list", "api_key_hashes"]
+"""What a request field holds; ``secret`` is a string that is never echoed (the raw key)."""
+
+
+@attrs.frozen
+class Rule:
+    """What one request field accepts. ``UNSET`` (left out) is accepted unless ``required``."""
+
+    kind: FieldKind
+    nullable: bool = False
+    required: bool = False
+    max_length: int | None = None
+
+
 def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def uuid_message(value: str) -> str:
+    """What is wrong with *value*, a string that is not a UUID (the value shown, cut short)."""
+    shown = value if len(value) <= 60 else value[:60] + "..."
+    return f"must be a UUID like 550e8400-e29b-41d4-a716-446655440000, not {shown!r}"
 
 
 class Checker:
@@ -37,7 +60,30 @@ class Checker:
         if self.errors:
             raise ValidationError(self.errors, subject=self.subject)
 
-    # -- one method per kind of field; UNSET is always accepted (the field is omitted) --
+    def check(self, path: str, rule: Rule, value: Any) -> None:
+        """Check *value* against *rule*: the one entry point the request models use."""
+        kind = rule.kind
+        if kind == "boolean":
+            self.boolean(path, value, nullable=rule.nullable)
+        elif kind == "uuid":
+            self.uuid(path, value, required=rule.required)
+        elif kind == "string_list":
+            self.string_list(path, value)
+        elif kind == "api_key_hashes":
+            self.api_key_hashes(path, value)
+        elif kind == "secret":
+            self.secret(path, value, required=rule.required)
+        else:
+            self.string(
+                path,
+                value,
+                nullable=rule.nullable,
+                non_empty=rule.required,
+                max_length=rule.max_length,
+                required=rule.required,
+            )
+
+    # -- one method per kind of field; UNSET is accepted unless required (field omitted) --
 
     def string(
         self,
@@ -64,6 +110,21 @@ class Checker:
             got = "" if secret else f" (got {len(value)})"
             self.fail(path, f"must be at most {max_length} characters{got}")
 
+    def secret(self, path: str, value: Any, *, required: bool = False) -> None:
+        """A raw key: a non-empty string without surrounding white space, never echoed.
+
+        A trailing newline from a file, or a key of spaces, is a mistake the server would
+        store as the key; it is refused here, saying what is wrong but not what was given.
+        """
+        before = len(self.errors)
+        self.string(path, value, non_empty=True, secret=True, required=required)
+        if len(self.errors) > before or not isinstance(value, str) or not value:
+            return
+        if not value.strip():
+            self.fail(path, "must not be only white space")
+        elif value != value.strip():
+            self.fail(path, "must not start or end with white space (a newline, a space)")
+
     def boolean(self, path: str, value: Any, *, nullable: bool = False) -> None:
         if value is UNSET or (value is None and nullable):
             return
@@ -72,11 +133,10 @@ class Checker:
         elif not isinstance(value, bool):
             self.fail(path, f"must be true or false, not {_type_name(value)}")
 
-    def uuid(self, path: str, value: Any) -> None:
-        self.string(path, value)
+    def uuid(self, path: str, value: Any, *, required: bool = False) -> None:
+        self.string(path, value, required=required)
         if isinstance(value, str) and not UUID_PATTERN.fullmatch(value):
-            example = "550e8400-e29b-41d4-a716-446655440000"
-            self.fail(path, f"must be a UUID like {example}, not {value[:60]!r}")
+            self.fail(path, uuid_message(value))
 
     def string_list(
         self,

@@ -1,80 +1,132 @@
-"""JSON <-> models: the one cattrs converter of asyncbyok, and how it is configured.
+"""JSON <-> models: how asyncbyok configures cattrs, the cattrs way.
 
-- :func:`unstructure` turns a model into a JSON-ready ``dict``: fields that are
-  :data:`~asyncbyok.UNSET` are left out, ``None`` stays (JSON ``null``), enums become
-  their strings, datetimes ISO 8601 strings, and a response's ``extra`` fields are put back.
-- :func:`structure` turns decoded JSON into a model. For responses it is tolerant of
-  servers of every age: a missing optional field becomes ``UNSET`` (or its documented
-  default) and an unknown field is kept in ``extra``. It is strict about types: a string
-  where a boolean belongs is an error, not ``True``.
-- :func:`parse_request` reads a request body the way the API does (unknown and missing
-  fields are errors), raising :class:`~asyncbyok.errors.ValidationError`. The emulator
-  uses it; so can anything that reads requests from files.
+:func:`configure_converter` teaches a converter you own the models' rules;
+:func:`make_converter` returns a new, configured one. The module keeps one default
+converter, made by :func:`make_converter`, behind :func:`structure`, :func:`unstructure`
+and :func:`dumps`::
+
+    >>> from asyncbyok.codec import make_converter
+    >>> from asyncbyok import UpdateBYOKKeyRequest
+    >>> make_converter().unstructure(UpdateBYOKKeyRequest(name=None))
+    {'name': None}
+
+The rules:
+
+- Unstructuring leaves out fields that are :data:`~asyncbyok.UNSET`, keeps ``None``
+  (JSON ``null``), turns enums into their strings and datetimes into RFC 3339, and puts a
+  response's ``extra`` fields back.
+- Structuring is strict about types (a string where a boolean belongs is an error, not
+  ``True``) and tolerant of servers of every age: a missing optional field becomes
+  ``UNSET`` (or its documented default), an unknown one is kept in ``extra``, a
+  ``created_at`` in any RFC 3339 form is read (:func:`parse_datetime`) and one that is not
+  a timestamp is kept as sent, and a list item that is not a credential is set aside in
+  ``BYOKKeyList.undecodable`` instead of failing the page.
 """
 
 from __future__ import annotations
 
+import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
-from ._sentinel import UNSET, _UnsetType
-from .errors import FieldError, ValidationError
+from ._sentinel import UNSET
 from .models import (
     BYOKKey,
     BYOKKeyList,
     CreateBYOKKeyRequest,
     DeleteResult,
+    UndecodableItem,
     UpdateBYOKKeyRequest,
-    _OpenStrEnum,
+    wire_fields,
 )
 
 __all__ = [
+    "configure_converter",
     "converter",
+    "describe_error",
     "dumps",
     "format_datetime",
+    "make_converter",
     "parse_datetime",
-    "parse_request",
+    "read_timestamp",
     "structure",
     "unstructure",
 ]
 
 T = TypeVar("T")
-Request = TypeVar("Request", CreateBYOKKeyRequest, UpdateBYOKKeyRequest)
 
-converter = cattrs.Converter()
-"""The converter. Configure it only through this module's functions."""
+# ---------------------------------------------------------------- RFC 3339 timestamps
 
-_RESPONSE_CLASSES = (BYOKKey, BYOKKeyList, DeleteResult)
-_REQUEST_CLASSES = (CreateBYOKKeyRequest, UpdateBYOKKeyRequest)
-
-
-# ---------------------------------------------------------------- datetimes
+# RFC 3339 section 5.6, plus what its note and real servers allow: a "t" or a space for
+# the "T", any case of "Z", no offset at all (read as UTC), an offset without its colon.
+# Written out because datetime.fromisoformat on Python 3.10 takes none of "Z", "z", "t"
+# or fractions other than 3 or 6 digits.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+    re.ASCII,
+)
 
 
 def parse_datetime(value: str) -> datetime:
-    """An aware datetime from an ISO 8601 string; a naive one is taken as UTC."""
+    """An aware ``datetime`` from an RFC 3339 timestamp; raises ``ValueError`` otherwise.
+
+    >>> parse_datetime("2025-08-24t10:30:00.123456789z")
+    datetime.datetime(2025, 8, 24, 10, 30, 0, 123456, tzinfo=datetime.timezone.utc)
+    >>> parse_datetime("2025-08-24T05:00:00-05:30").isoformat()
+    '2025-08-24T05:00:00-05:30'
+
+    Fractions of any length are cut to microseconds; a leap second (``:60``) is the first
+    moment of the next minute; no offset, ``Z`` and ``-00:00`` all mean UTC.
+    """
     if not isinstance(value, str):
-        raise TypeError(f"expected an ISO 8601 string, not {type(value).__name__}")
-    # Python 3.10's fromisoformat does not take a trailing "Z".
-    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        raise TypeError(f"expected an RFC 3339 string, not {type(value).__name__}")
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"not an RFC 3339 timestamp: {shown!r}")
+    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    microsecond = int(((match[7] or "") + "000000")[:6])
+    tz = timezone.utc
+    if match[9]:
+        hours, minutes = int(match[10]), int(match[11])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"offset out of range in {value!r}")
+        offset = timedelta(hours=hours, minutes=minutes)
+        if offset:
+            tz = timezone(-offset if match[9] == "-" else offset)
+    leap = second == 60
+    parsed = datetime(year, month, day, hour, minute, 59 if leap else second, microsecond, tz)
+    return parsed + timedelta(seconds=1) if leap else parsed
+
+
+def read_timestamp(value: Any) -> datetime | None:
+    """:func:`parse_datetime` for any JSON value: ``None`` where there is no timestamp."""
+    try:
+        return parse_datetime(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def format_datetime(value: datetime) -> str:
-    """ISO 8601 with a ``Z`` for UTC, as the API writes ``created_at``."""
+    """RFC 3339 with a ``Z`` for UTC, as the API writes ``created_at``."""
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 # ---------------------------------------------------------------- strict primitives
+
+_PRIMITIVES = (str, bool, int)
+_JSON_SCALARS = frozenset({str, bool, int, float, type(None)})
 
 
 def _strict(kind: type[T]) -> Callable[[Any, type], T]:
@@ -92,16 +144,6 @@ def _strict(kind: type[T]) -> Callable[[Any, type], T]:
     return hook
 
 
-_PRIMITIVES = (str, bool, int)
-for _kind in _PRIMITIVES:
-    converter.register_structure_hook(_kind, _strict(_kind))
-converter.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
-converter.register_unstructure_hook(datetime, format_datetime)
-# UNSET passes through unstructuring untouched, so the class hooks below can drop it.
-converter.register_unstructure_hook(_UnsetType, lambda v: v)
-converter.register_unstructure_hook(_OpenStrEnum, lambda v: v.value)
-
-
 def _structure_str_list(value: Any, _: type) -> list[str]:
     # cattrs would accept any iterable, turning "gpt-4" into ["g", "p", "t", ...].
     if type(value) is not list:
@@ -112,7 +154,18 @@ def _structure_str_list(value: Any, _: type) -> list[str]:
     return list(value)
 
 
-converter.register_structure_hook_func(lambda t: t == list[str], _structure_str_list)
+def _is_str_enum(tp: Any) -> bool:
+    """The models' open enums (``ProviderSlug``, ``DeclaredRegion``): ``str`` enums."""
+    return isinstance(tp, type) and issubclass(tp, enum.Enum) and issubclass(tp, str)
+
+
+def _configure_primitives(conv: cattrs.Converter) -> None:
+    for kind in _PRIMITIVES:
+        conv.register_structure_hook(kind, _strict(kind))
+    conv.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    conv.register_unstructure_hook(datetime, format_datetime)
+    conv.register_structure_hook_func(lambda t: t == list[str], _structure_str_list)
+    conv.register_unstructure_hook_func(_is_str_enum, lambda v: v.value)
 
 
 # ---------------------------------------------------------------- unions with UNSET / open enums
@@ -130,13 +183,10 @@ def _is_unset(arg: Any) -> bool:
 
 def _is_model_union(tp: Any) -> bool:
     args = _union_args(tp)
-    if args is None:
-        return False
-    has_open_enum = any(isinstance(a, type) and issubclass(a, _OpenStrEnum) for a in args)
-    return has_open_enum or any(_is_unset(a) for a in args)
+    return args is not None and any(_is_str_enum(a) or _is_unset(a) for a in args)
 
 
-def _make_union_hook(tp: Any) -> Callable[[Any, Any], Any]:
+def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
     """Structure ``X | None | Unset`` and ``OpenEnum | str``.
 
     UNSET never comes from JSON (a missing key takes the field default), so it is dropped
@@ -146,10 +196,9 @@ def _make_union_hook(tp: Any) -> Callable[[Any, Any], Any]:
     args = [a for a in _union_args(tp) or () if not _is_unset(a)]
     nullable = type(None) in args
     rest = [a for a in args if a is not type(None)]
-    if any(isinstance(a, type) and issubclass(a, _OpenStrEnum) for a in rest):
+    if any(_is_str_enum(a) for a in rest):
         rest = [str]
     inner: Any = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]  # noqa: UP007
-    structure_inner = converter.get_structure_hook(inner)
 
     if inner in _PRIMITIVES:  # the common case, checked inline: this is the hot path
 
@@ -161,6 +210,8 @@ def _make_union_hook(tp: Any) -> Callable[[Any, Any], Any]:
 
         return primitive_hook
 
+    structure_inner = conv.get_structure_hook(inner)
+
     def hook(value: Any, _: Any) -> Any:
         if value is None:
             if nullable:
@@ -171,22 +222,30 @@ def _make_union_hook(tp: Any) -> Callable[[Any, Any], Any]:
     return hook
 
 
-converter.register_structure_hook_factory(_is_model_union, _make_union_hook)
+# ---------------------------------------------------------------- responses
 
 
-# ---------------------------------------------------------------- responses: keep unknown fields
+def describe_error(exc: Exception, path: str = "$") -> str:
+    """A decoding error as text, each problem with its JSON path (``$.disabled``) under *path*."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(m.replace("@ $", f"@ {path}", 1) for m in cattrs.transform_error(exc))
+    return f"{exc} @ {path}"
 
 
-def _response_hook(cls: type[T]) -> Callable[[Any, type], T]:
-    known = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}  # type: ignore[arg-type]
-    # The fast function skips cattrs' per-field error bookkeeping; only when it fails is
-    # the body decoded again with it, to name every bad field in the error.
-    fast = make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=False
-    )
-    detailed = make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=True
-    )
+def _response_structurer(
+    conv: cattrs.Converter, cls: type[T], **overrides: Any
+) -> Callable[[Any, type], T]:
+    """Structure *cls* from a JSON object, keeping unknown fields in ``extra``.
+
+    The fast function skips cattrs' per-field error bookkeeping; only when it fails is the
+    body decoded again with it, to name every bad field in the error.
+    """
+    known = frozenset(wire_fields(cls))
+    names = attrs.fields_dict(typing.cast(Any, cls))
+    skip = {name: override(omit=True) for name in names if name not in known}
+    options = {"_cattrs_forbid_extra_keys": False, **skip, **overrides}
+    fast = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=False, **options)
+    detailed = make_dict_structure_fn(cls, conv, _cattrs_detailed_validation=True, **options)
 
     def hook(data: Any, _: type) -> T:
         if not isinstance(data, Mapping):
@@ -205,13 +264,58 @@ def _response_hook(cls: type[T]) -> Callable[[Any, type], T]:
     return hook
 
 
-_JSON_SCALARS = frozenset({str, bool, int, float, type(None)})
+def _key_structurer(conv: cattrs.Converter) -> Callable[[Any, type], BYOKKey]:
+    # created_at is read here, not by cattrs: any value is accepted and kept as sent.
+    structure = _response_structurer(conv, BYOKKey, created_at=override(omit=True))
+
+    def hook(data: Any, cls: type) -> BYOKKey:
+        key = structure(data, cls)
+        if "created_at" in data:
+            raw = data["created_at"]
+            object.__setattr__(key, "created_at", read_timestamp(raw))
+            object.__setattr__(key, "created_at_raw", raw)
+        return key
+
+    return hook
 
 
-def _unstructure_hook(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    names = [a.name for a in attrs.fields(cls) if a.name != "extra"]
+def _page_structurer(conv: cattrs.Converter) -> Callable[[Any, type], BYOKKeyList]:
+    structure_key = _key_structurer(conv)
+
+    def item(index: int, raw: Any) -> BYOKKey | UndecodableItem:
+        try:
+            return structure_key(raw, BYOKKey)
+        # Whatever an item holds, it must not cost the page its other items: any error
+        # here sets this one item aside, with the reason.
+        except Exception as exc:
+            return UndecodableItem(
+                index=index, raw=raw, error=describe_error(exc, f"$.data[{index}]")
+            )
+
+    def items(value: Any, _: type) -> list[BYOKKey | UndecodableItem]:
+        if type(value) is not list:
+            raise TypeError(f"expected a list, not {type(value).__name__}")
+        return [item(i, raw) for i, raw in enumerate(value)]
+
+    structure = _response_structurer(conv, BYOKKeyList, data=override(struct_hook=items))
+
+    def hook(data: Any, cls: type) -> BYOKKeyList:
+        page = structure(data, cls)
+        decoded: list[Any] = page.data
+        if any(type(x) is UndecodableItem for x in decoded):
+            object.__setattr__(page, "data", [x for x in decoded if type(x) is BYOKKey])
+            bad = [x for x in decoded if type(x) is UndecodableItem]
+            object.__setattr__(page, "undecodable", bad)
+        return page
+
+    return hook
+
+
+def _unstructurer(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """A model as a JSON object: its wire fields but UNSET ones, then ``extra`` back in."""
+    names = wire_fields(cls)
     has_extra = "extra" in attrs.fields_dict(cls)
-    unstructure_value = converter.unstructure
+    unstructure_value = conv.unstructure
 
     def hook(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = dict(obj.extra) if has_extra else {}
@@ -222,7 +326,7 @@ def _unstructure_hook(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
             # JSON scalars and open enums directly: cattrs' dispatch is for the rest
             if value.__class__ in _JSON_SCALARS:
                 out[name] = value
-            elif isinstance(value, _OpenStrEnum):
+            elif isinstance(value, enum.Enum):
                 out[name] = value.value
             else:
                 out[name] = unstructure_value(value)
@@ -231,50 +335,62 @@ def _unstructure_hook(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     return hook
 
 
-for _response in _RESPONSE_CLASSES:
-    converter.register_structure_hook(_response, _response_hook(_response))
-for _model in (*_RESPONSE_CLASSES, *_REQUEST_CLASSES):
-    converter.register_unstructure_hook(_model, _unstructure_hook(_model))
+def _key_unstructurer(conv: cattrs.Converter) -> Callable[[BYOKKey], dict[str, Any]]:
+    fields = _unstructurer(conv, BYOKKey)
+
+    def hook(key: BYOKKey) -> dict[str, Any]:
+        out = fields(key)
+        if key.created_at_raw is not UNSET:
+            out["created_at"] = key.created_at_raw  # exactly what was sent
+        elif key.created_at is None:
+            del out["created_at"]  # nothing was sent
+        return out
+
+    return hook
 
 
-# ---------------------------------------------------------------- requests: read like the API
+def _page_unstructurer(conv: cattrs.Converter) -> Callable[[BYOKKeyList], dict[str, Any]]:
+    fields = _unstructurer(conv, BYOKKeyList)
+
+    def hook(page: BYOKKeyList) -> dict[str, Any]:
+        out = fields(page)
+        for item in sorted(page.undecodable, key=lambda x: x.index):  # back where they were
+            out["data"].insert(item.index, item.raw)
+        return out
+
+    return hook
 
 
-_REQUIRED = {CreateBYOKKeyRequest: ("provider", "key"), UpdateBYOKKeyRequest: ()}
-# Valid stand-ins for missing required fields, so one pass reports every other error too.
-_PLACEHOLDERS = {"provider": "openai", "key": "placeholder"}
+# ---------------------------------------------------------------- the converter
 
 
-def parse_request(cls: type[Request], data: Any) -> Request:
-    """Read a request body (decoded JSON) strictly, as the API does.
-
-    Unknown fields, missing required fields, wrong types, ``null`` where it is not allowed
-    and values past the API's limits are all reported in one
-    :class:`~asyncbyok.errors.ValidationError`.
-    """
-    subject = cls.__name__
-    if not isinstance(data, Mapping):
-        raise ValidationError([FieldError("$", "must be a JSON object")], subject=subject)
-    fields = attrs.fields_dict(cls)
-    errors = [FieldError(k, "unknown field") for k in data if k not in fields]
-    missing = [k for k in _REQUIRED[cls] if k not in data]
-    errors += [FieldError(k, "is required") for k in missing]
-    kwargs = {k: v for k, v in data.items() if k in fields}
-    kwargs.update({k: _PLACEHOLDERS[k] for k in missing})
-    try:
-        request = cls(**kwargs)
-    except ValidationError as exc:
-        errors += exc.errors
-    if errors:
-        raise ValidationError(errors, subject=subject)
-    return request
+def configure_converter(conv: cattrs.Converter) -> None:
+    """Teach *conv* the models' wire rules (see the module docstring). Returns nothing."""
+    _configure_primitives(conv)
+    conv.register_structure_hook_factory(_is_model_union, lambda tp: _union_hook(conv, tp))
+    conv.register_structure_hook(BYOKKey, _key_structurer(conv))
+    conv.register_structure_hook(BYOKKeyList, _page_structurer(conv))
+    conv.register_structure_hook(DeleteResult, _response_structurer(conv, DeleteResult))
+    conv.register_unstructure_hook(BYOKKey, _key_unstructurer(conv))
+    conv.register_unstructure_hook(BYOKKeyList, _page_unstructurer(conv))
+    conv.register_unstructure_hook(DeleteResult, _unstructurer(conv, DeleteResult))
+    for request in (CreateBYOKKeyRequest, UpdateBYOKKeyRequest):
+        conv.register_unstructure_hook(request, _unstructurer(conv, request))
+        # Read strictly (unknown fields are errors); the class checks the values.
+        conv.register_structure_hook(
+            request, make_dict_structure_fn(request, conv, _cattrs_forbid_extra_keys=True)
+        )
 
 
-for _request in _REQUEST_CLASSES:
-    converter.register_structure_hook(_request, lambda data, cls: parse_request(cls, data))
+def make_converter() -> cattrs.Converter:
+    """A new converter configured by :func:`configure_converter`."""
+    conv = cattrs.Converter()
+    configure_converter(conv)
+    return conv
 
 
-# ---------------------------------------------------------------- the public functions
+converter = make_converter()
+"""The default converter, used by the functions below. Make your own to configure more."""
 
 
 def unstructure(obj: Any) -> Any:

@@ -9,33 +9,51 @@ defaults to :data:`~asyncbyok.UNSET` (left out of the JSON); nullable fields als
 Responses (:class:`BYOKKey`, :class:`BYOKKeyList`, :class:`DeleteResult`) are tolerant:
 they decode bodies from servers older and newer than this library. A field an older
 server does not send is ``UNSET`` (or its documented default); a field a newer server
-adds is kept in ``extra``.
+adds is kept in ``extra``; a ``created_at`` that is not a timestamp is kept as sent
+(``created_at_raw``); a list item that is not a credential at all is set aside in
+:attr:`BYOKKeyList.undecodable` instead of failing its page.
+
+The request models are the one table of request fields: :func:`request_fields` lists
+them (name, kind, nullable, required, API age), and the resource methods, the CLI options
+and the emulator derive theirs from it.
 
 The raw provider key is write-only: it appears in no ``repr`` or ``str``.
 """
+
+# ruff: noqa: RUF009 -- `_field(...)` returns an attrs.field; ruff only knows attrs.field.
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from ._constants import NAME_MAX_LENGTH
 from ._sentinel import UNSET, Unset
-from ._validation import Checker
+from ._validation import Checker, FieldKind, Rule
 
 __all__ = [
+    "API_AGES",
+    "ApiAge",
     "BYOKKey",
     "BYOKKeyList",
     "CreateBYOKKeyRequest",
     "DeclaredRegion",
     "DeleteResult",
     "ProviderSlug",
+    "RequestField",
+    "UndecodableItem",
     "UpdateBYOKKeyRequest",
+    "request_fields",
 ]
+
+ApiAge = Literal["oldest", "excerpt", "newest"]
+"""An age of the API (``tests/spec/NOTES.md``): the one a field first appeared in."""
+API_AGES: tuple[ApiAge, ...] = ("oldest", "excerpt", "newest")
+"""The ages, oldest first."""
 
 
 class _OpenStrEnum(str, enum.Enum):
@@ -192,6 +210,224 @@ def _redacted(value: object) -> str:
     return "UNSET" if value is UNSET else "'<redacted>'"
 
 
+# ---------------------------------------------------------------- the request field table
+
+_FIELD = "asyncbyok.field"  # the attrs metadata key of a request field's description
+
+
+@attrs.frozen
+class RequestField:
+    """One field of a request model, as :func:`request_fields` lists it.
+
+    ``kind`` is what it holds (``"string"``, ``"secret"`` for the raw key, ``"boolean"``,
+    ``"uuid"``, ``"string_list"``, ``"api_key_hashes"``); ``nullable`` whether ``None``
+    (JSON ``null``) is a value; ``required`` whether it must be given; ``since`` the API
+    age that added it; ``omitted`` what the server stores when a create leaves it out
+    (``UNSET`` where there is no fixed answer: ``provider``, ``key``, ``workspace_id``);
+    ``doc`` one line of help; ``attribute`` the attrs attribute (type, default).
+    """
+
+    name: str
+    kind: FieldKind
+    nullable: bool
+    required: bool
+    since: ApiAge
+    omitted: Any
+    doc: str
+    attribute: attrs.Attribute[Any] = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class _Described:
+    """The metadata a request field declares (see :func:`_field`)."""
+
+    rule: Rule
+    since: ApiAge
+    omitted: Any
+    doc: str
+
+
+def _field(
+    kind: FieldKind,
+    doc: str,
+    *,
+    nullable: bool = False,
+    required: bool = False,
+    since: ApiAge = "oldest",
+    max_length: int | None = None,
+    converter: Any = None,
+) -> Any:
+    """Declare a request field: its check, its API age, and what omitting it means."""
+    rule = Rule(kind, nullable=nullable, required=required, max_length=max_length)
+    omitted: Any = None if nullable else False if kind == "boolean" else UNSET
+    described = _Described(rule, since, omitted, doc)
+    return attrs.field(
+        default=attrs.NOTHING if required else UNSET,
+        converter=converter,
+        repr=_redacted if kind == "secret" else True,
+        metadata={_FIELD: described},
+    )
+
+
+_TABLES: dict[type[Any], tuple[RequestField, ...]] = {}
+
+
+def request_fields(cls: type[Any]) -> tuple[RequestField, ...]:
+    """The fields of a request model, in order: the one table of request fields.
+
+    >>> [f.name for f in request_fields(UpdateBYOKKeyRequest)][:3]
+    ['key', 'name', 'allowed_models']
+    >>> [f.name for f in request_fields(CreateBYOKKeyRequest) if f.required]
+    ['provider', 'key']
+
+    The resource methods, the CLI's options and the emulator's records derive their field
+    lists from this, so a new API field is declared once, on the models.
+    """
+    table = _TABLES.get(cls)
+    if table is None:
+        table = _TABLES[cls] = _describe(cls)
+    return table
+
+
+def _describe(cls: type[Any]) -> tuple[RequestField, ...]:
+    fields = []
+    for attribute in attrs.fields(cls):
+        described: _Described = attribute.metadata[_FIELD]
+        rule = described.rule
+        fields.append(
+            RequestField(
+                name=attribute.name,
+                kind=rule.kind,
+                nullable=rule.nullable,
+                required=rule.required,
+                since=described.since,
+                omitted=described.omitted,
+                doc=described.doc,
+                attribute=attribute,
+            )
+        )
+    return tuple(fields)
+
+
+def _check(request: Any) -> None:
+    """Check every field of a request against its rule; raise one error naming them all."""
+    cls = type(request)
+    c = Checker(cls.__name__)
+    for attribute in attrs.fields(cls):
+        c.check(attribute.name, attribute.metadata[_FIELD].rule, getattr(request, attribute.name))
+    # The one rule across fields (the server checks the merged state on update too).
+    c.fallback_exclusive(request.is_byok_only, request.is_fallback)
+    c.raise_if_any()
+
+
+# The bases are not slotted: slotted classes cannot be combined as bases of one class.
+@attrs.frozen(kw_only=True, slots=False)
+class _Request:
+    def __attrs_post_init__(self) -> None:
+        _check(self)
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class _NewCredential(_Request):
+    """The fields only a create has, first in its signature."""
+
+    provider: ProviderSlug | str = _field(
+        "string",
+        "The upstream provider (a ProviderSlug or a newer slug).",
+        required=True,
+        converter=_provider,
+    )
+    key: str = _field("secret", "The raw provider key; never returned.", required=True)
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class _NewKey(_Request):
+    """An update's optional ``key``: rotation in place."""
+
+    key: str | Unset = _field("secret", "A new raw provider key: rotates it in place.")
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class _Settings(_Request):
+    """The fields both create and update set: declared once, here."""
+
+    name: str | None | Unset = _field(
+        "string", "Human-readable name.", nullable=True, max_length=NAME_MAX_LENGTH
+    )
+    allowed_models: list[str] | None | Unset = _field(
+        "string_list", "Model slugs it may be used for; null: any.", nullable=True
+    )
+    allowed_user_ids: list[str] | None | Unset = _field(
+        "string_list", "User ids that may use it; null: any.", nullable=True
+    )
+    allowed_api_key_hashes: list[str] | None | Unset = _field(
+        "api_key_hashes",
+        "OpenRouter API key hashes that may use it; null: any.",
+        nullable=True,
+        since="excerpt",
+    )
+    disabled: bool | Unset = _field("boolean", "Whether it is disabled.")
+    is_fallback: bool | Unset = _field("boolean", "Used only after the other keys.")
+    declared_region: DeclaredRegion | str | None | Unset = _field(
+        "string",
+        "Self-declared region: global, europe or us; null: undeclared.",
+        nullable=True,
+        since="newest",
+        converter=_region,
+    )
+    declared_zdr: bool | None | Unset = _field(
+        "boolean",
+        "Declared zero data retention; null: OpenRouter's policy.",
+        nullable=True,
+        since="newest",
+    )
+    is_byok_only: bool | Unset = _field(
+        "boolean", "Remove the shared endpoints for this provider.", since="newest"
+    )
+    is_required: bool | Unset = _field(
+        "boolean", "Remove the shared endpoints for its models.", since="newest"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CreateBYOKKeyRequest(_Settings, _NewCredential):
+    """The body of ``POST /byok``. Checked when built; raises ``ValidationError``.
+
+    >>> CreateBYOKKeyRequest(provider="openai", key="sk-proj-abc123", name="prod")
+    ... # doctest: +ELLIPSIS
+    CreateBYOKKeyRequest(provider=ProviderSlug.OPENAI, key='<redacted>', name='prod', ...)
+
+    ``provider`` and ``key`` are required. Everything else defaults to ``UNSET`` and is
+    left out of the JSON, so the server applies its defaults; the allowlists, ``name``,
+    ``declared_region`` and ``declared_zdr`` also accept ``None`` (JSON ``null``).
+    ``workspace_id`` must be a UUID. ``key`` may not start or end with white space.
+    :func:`request_fields` lists the fields.
+    """
+
+    workspace_id: str | Unset = _field("uuid", "Workspace to create it in; default: the default.")
+
+
+@attrs.frozen(kw_only=True)
+class UpdateBYOKKeyRequest(_Settings, _NewKey):
+    """The body of ``PATCH /byok/{id}``: only the fields given are changed.
+
+    >>> UpdateBYOKKeyRequest(allowed_models=None, disabled=True)  # doctest: +ELLIPSIS
+    UpdateBYOKKeyRequest(key=UNSET, name=UNSET, allowed_models=None, ...)
+
+    ``key`` rotates the raw provider key in place (the server regenerates ``label``).
+    ``None`` on a nullable field clears it; fields left ``UNSET`` keep their value.
+    """
+
+    def is_empty(self) -> bool:
+        """Whether no field is set (the PATCH would change nothing)."""
+        return all(getattr(self, a.name) is UNSET for a in attrs.fields(type(self)))
+
+
+# ---------------------------------------------------------------- responses
+
+_NOT_ON_THE_WIRE = {"wire": False}  # attrs metadata: a field decoding fills in, not a JSON key
+
+
 @attrs.frozen(kw_only=True)
 class BYOKKey:
     """A stored provider credential, as the API returns it. The raw key is never returned.
@@ -199,12 +435,20 @@ class BYOKKey:
     ``label`` is a masked snippet of the raw key (``"sk-...AbCd"``). ``workspace_id`` is
     ``None`` for a credential usable in every workspace. Fields an older server does not
     send are :data:`~asyncbyok.UNSET`; fields a newer server adds are kept in ``extra``.
+
+    ``created_at`` is an aware ``datetime`` read from any RFC 3339 form (``Z`` or ``z``,
+    any offset, a ``t`` or a space, fractions of any length; no offset is read as UTC).
+    When the server sends something else (``""``, ``"yesterday"``, a number) or nothing,
+    it is ``None``, and the value as sent is in ``created_at_raw`` (always the value
+    as sent; ``UNSET`` when none was), so a bad timestamp never fails a call or a page.
     """
 
     id: str
     provider: ProviderSlug | str = attrs.field(converter=_provider)
     label: str
-    created_at: datetime
+    created_at: datetime | None = None
+    created_at_raw: Any = attrs.field(default=UNSET, eq=False, metadata=_NOT_ON_THE_WIRE)
+    """``created_at`` exactly as the server sent it (any JSON value); ``UNSET`` if not sent."""
     workspace_id: str | None | Unset = UNSET
     name: str | None | Unset = UNSET
     disabled: bool = False
@@ -219,17 +463,48 @@ class BYOKKey:
     declared_zdr: bool | None | Unset = UNSET
     is_byok_only: bool = False
     is_required: bool = False
-    extra: Mapping[str, Any] = attrs.field(factory=dict, eq=False, hash=False)
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict, eq=False, hash=False, metadata=_NOT_ON_THE_WIRE
+    )
     """Fields the server sent that this version of asyncbyok does not know."""
 
 
 @attrs.frozen(kw_only=True)
+class UndecodableItem:
+    """A list item that is not a readable credential, kept as sent instead of failing its page.
+
+    An item is undecodable when it is not a JSON object, lacks a field the spec requires
+    and a credential cannot be without (``id``, ``provider``, ``label``), or holds a value
+    of the wrong type (``"disabled": "no"``). ``index`` is its position in the page's
+    ``data``, ``raw`` the item as sent, ``error`` what is wrong, naming the fields.
+    """
+
+    index: int
+    raw: Any
+    error: str
+
+    @property
+    def id(self) -> str | None:
+        """The item's ``id`` if it has a string one (to fetch, fix or delete it)."""
+        value = self.raw.get("id") if isinstance(self.raw, Mapping) else None
+        return value if isinstance(value, str) else None
+
+
+@attrs.frozen(kw_only=True)
 class BYOKKeyList:
-    """One page of ``GET /byok``: the credentials and the total matching the filters."""
+    """One page of ``GET /byok``: the credentials and the total matching the filters.
+
+    ``data`` holds every item that decoded; ``undecodable`` the others
+    (:class:`UndecodableItem`), so one malformed item never loses the rest. They still
+    count in ``total_count``, and a page with any is worth reporting.
+    """
 
     data: list[BYOKKey]
     total_count: int
-    extra: Mapping[str, Any] = attrs.field(factory=dict, eq=False, hash=False)
+    undecodable: list[UndecodableItem] = attrs.field(factory=list, metadata=_NOT_ON_THE_WIRE)
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict, eq=False, hash=False, metadata=_NOT_ON_THE_WIRE
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -237,90 +512,11 @@ class DeleteResult:
     """The body of ``DELETE /byok/{id}``: ``deleted`` is always true on success."""
 
     deleted: bool
-    extra: Mapping[str, Any] = attrs.field(factory=dict, eq=False, hash=False)
-
-
-def _check_common(c: Checker, r: CreateBYOKKeyRequest | UpdateBYOKKeyRequest) -> None:
-    """The checks shared by create and update (the fields both have)."""
-    c.string("name", r.name, nullable=True, max_length=NAME_MAX_LENGTH)
-    c.string_list("allowed_models", r.allowed_models)
-    c.string_list("allowed_user_ids", r.allowed_user_ids)
-    c.api_key_hashes("allowed_api_key_hashes", r.allowed_api_key_hashes)
-    for flag in ("disabled", "is_fallback", "is_byok_only", "is_required"):
-        c.boolean(flag, getattr(r, flag))
-    c.string("declared_region", r.declared_region, nullable=True)
-    c.boolean("declared_zdr", r.declared_zdr, nullable=True)
-    c.fallback_exclusive(r.is_byok_only, r.is_fallback)
-
-
-@attrs.frozen(kw_only=True)
-class CreateBYOKKeyRequest:
-    """The body of ``POST /byok``. Checked when built; raises ``ValidationError``.
-
-    >>> CreateBYOKKeyRequest(provider="openai", key="sk-proj-abc123", name="prod")
-    CreateBYOKKeyRequest(provider=ProviderSlug.OPENAI, key='<redacted>', name='prod', ...)
-
-    ``provider`` and ``key`` are required. Everything else defaults to ``UNSET`` and is
-    left out of the JSON, so the server applies its defaults; the allowlists, ``name``,
-    ``declared_region`` and ``declared_zdr`` also accept ``None`` (JSON ``null``).
-    """
-
-    provider: ProviderSlug | str = attrs.field(converter=_provider)
-    key: str = attrs.field(repr=_redacted)
-    name: str | None | Unset = UNSET
-    allowed_models: list[str] | None | Unset = UNSET
-    allowed_user_ids: list[str] | None | Unset = UNSET
-    allowed_api_key_hashes: list[str] | None | Unset = UNSET
-    disabled: bool | Unset = UNSET
-    is_fallback: bool | Unset = UNSET
-    workspace_id: str | Unset = UNSET
-    declared_region: DeclaredRegion | str | None | Unset = attrs.field(
-        default=UNSET, converter=_region
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict, eq=False, hash=False, metadata=_NOT_ON_THE_WIRE
     )
-    declared_zdr: bool | None | Unset = UNSET
-    is_byok_only: bool | Unset = UNSET
-    is_required: bool | Unset = UNSET
-
-    def __attrs_post_init__(self) -> None:
-        c = Checker("CreateBYOKKeyRequest")
-        c.string("provider", self.provider, non_empty=True, required=True)
-        c.string("key", self.key, non_empty=True, secret=True, required=True)
-        c.uuid("workspace_id", self.workspace_id)
-        _check_common(c, self)
-        c.raise_if_any()
 
 
-@attrs.frozen(kw_only=True)
-class UpdateBYOKKeyRequest:
-    """The body of ``PATCH /byok/{id}``: only the fields given are changed.
-
-    >>> UpdateBYOKKeyRequest(allowed_models=None, disabled=True)  # clear, and disable
-    UpdateBYOKKeyRequest(key=UNSET, name=UNSET, allowed_models=None, ...)
-
-    ``key`` rotates the raw provider key in place (the server regenerates ``label``).
-    ``None`` on a nullable field clears it; fields left ``UNSET`` keep their value.
-    """
-
-    key: str | Unset = attrs.field(default=UNSET, repr=_redacted)
-    name: str | None | Unset = UNSET
-    allowed_models: list[str] | None | Unset = UNSET
-    allowed_user_ids: list[str] | None | Unset = UNSET
-    allowed_api_key_hashes: list[str] | None | Unset = UNSET
-    disabled: bool | Unset = UNSET
-    is_fallback: bool | Unset = UNSET
-    declared_region: DeclaredRegion | str | None | Unset = attrs.field(
-        default=UNSET, converter=_region
-    )
-    declared_zdr: bool | None | Unset = UNSET
-    is_byok_only: bool | Unset = UNSET
-    is_required: bool | Unset = UNSET
-
-    def __attrs_post_init__(self) -> None:
-        c = Checker("UpdateBYOKKeyRequest")
-        c.string("key", self.key, non_empty=True, secret=True)
-        _check_common(c, self)
-        c.raise_if_any()
-
-    def is_empty(self) -> bool:
-        """Whether no field is set (the PATCH would change nothing)."""
-        return all(getattr(self, a.name) is UNSET for a in attrs.fields(type(self)))
+def wire_fields(cls: type[Any]) -> tuple[str, ...]:
+    """The JSON keys of a response model, in order (not ``extra``, ``created_at_raw`` ...)."""
+    return tuple(a.name for a in attrs.fields(cls) if a.metadata.get("wire", True))

@@ -16,22 +16,24 @@ import attrs
 import cattrs
 
 from . import codec
+from ._constants import MAX_PAGE_SIZE
+from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
+from ._validation import UUID_PATTERN, uuid_message
 from ._version import __version__
 from .errors import (
     APIResponseValidationError,
-    AsyncBYOKError,
     FieldError,
+    InsecureURLError,
     ValidationError,
     error_from_response,
-    find_request_id,
 )
-from .models import BYOKKey
+from .models import BYOKKey, BYOKKeyList, DeleteResult
 
 __all__ = [
+    "ENVELOPED",
     "USER_AGENT",
     "HTTPRequest",
-    "InsecureURLError",
     "build_headers",
     "build_request",
     "check_base_url",
@@ -45,9 +47,10 @@ T = TypeVar("T")
 USER_AGENT = f"asyncbyok/{__version__}"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
-
-class InsecureURLError(AsyncBYOKError, ValueError):
-    """The management key would travel in clear text over plain ``http://``."""
+ENVELOPED: Mapping[type[Any], bool] = {BYOKKey: True, BYOKKeyList: False, DeleteResult: False}
+"""Whether the API wraps each response model in ``{"data": ...}``: create, get and update
+do; the list page and the delete result are bare. Used when ``decode_response`` is not
+told."""
 
 
 @attrs.frozen(repr=False)
@@ -115,11 +118,26 @@ def build_headers(
     return headers
 
 
+def _uuid_error(argument: str, value: object) -> FieldError | None:
+    """What is wrong with *value* as a UUID argument, or ``None`` when it is one."""
+    if not isinstance(value, str):
+        return FieldError(argument, f"must be a UUID string, not {type(value).__name__}")
+    if not UUID_PATTERN.fullmatch(value):
+        return FieldError(argument, uuid_message(value))
+    return None
+
+
 def key_path(key_id: str) -> str:
-    """``/byok/{id}``, with the id checked and escaped (an id is never a path)."""
-    if not isinstance(key_id, str) or not key_id.strip():
-        raise ValidationError([FieldError("id", "must be a non-empty string")], subject="request")
-    return "/byok/" + urllib.parse.quote(key_id, safe="")
+    """``/byok/{id}``; the id must be a UUID, as the API's ids are.
+
+    Anything else (``""``, ``".."``, ``"a/b"``, an id with a newline) raises
+    :class:`~asyncbyok.errors.ValidationError` naming ``key_id``, and nothing is sent: such
+    a string could only ever address another path.
+    """
+    error = _uuid_error("key_id", key_id)
+    if error is not None:
+        raise ValidationError([error], subject="request")
+    return "/byok/" + key_id
 
 
 def list_query(
@@ -129,16 +147,21 @@ def list_query(
     workspace_id: str | Unset = UNSET,
     provider: str | Unset = UNSET,
 ) -> dict[str, str]:
-    """The query string of ``GET /byok``, checked against the API's limits."""
+    """The query string of ``GET /byok``, checked against the API's limits.
+
+    ``limit`` is 1 to :data:`~asyncbyok._constants.MAX_PAGE_SIZE`; ``workspace_id`` must
+    be a UUID. Every bad argument is named in one ``ValidationError``.
+    """
     errors = []
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         errors.append(FieldError("offset", "must be an integer >= 0"))
     if limit is not None and (
-        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE
     ):
-        errors.append(FieldError("limit", "must be an integer from 1 to 100"))
-    if workspace_id is not UNSET and (not isinstance(workspace_id, str) or not workspace_id):
-        errors.append(FieldError("workspace_id", "must be a non-empty string"))
+        errors.append(FieldError("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}"))
+    workspace_error = UNSET if workspace_id is UNSET else _uuid_error("workspace_id", workspace_id)
+    if workspace_error:
+        errors.append(workspace_error)
     if provider is not UNSET and (not isinstance(provider, str) or not provider):
         errors.append(FieldError("provider", "must be a non-empty string"))
     if errors:
@@ -173,13 +196,10 @@ def build_request(
     return HTTPRequest(method, url, headers, body)
 
 
-def _unwrap(decoded: Any, cls: type[Any]) -> Any:
-    """``{"data": {...}}`` envelopes hold a key; the list and delete bodies are bare."""
-    if cls is BYOKKey:
-        if not isinstance(decoded, Mapping) or "data" not in decoded:
-            raise ValueError('expected an object with a "data" member')
-        return decoded["data"]
-    return decoded
+def _unwrap(decoded: Any) -> Any:
+    if not isinstance(decoded, Mapping) or "data" not in decoded:
+        raise ValueError('expected an object with a "data" member')
+    return decoded["data"]
 
 
 def decode_response(
@@ -188,25 +208,30 @@ def decode_response(
     body: bytes,
     cls: type[T],
     *,
+    envelope: bool | None = None,
     method: str | None = None,
     url: str | None = None,
 ) -> T:
     """The model in a success response, or raise the error the response stands for.
 
-    ``cls`` is :class:`~asyncbyok.models.BYOKKey` (for the ``{"data": ...}`` envelope of
-    create/get/update), :class:`~asyncbyok.models.BYOKKeyList` or
-    :class:`~asyncbyok.models.DeleteResult`.
+    *cls* is what the body holds: :class:`~asyncbyok.models.BYOKKey`,
+    :class:`~asyncbyok.models.BYOKKeyList` or :class:`~asyncbyok.models.DeleteResult`.
+    *envelope* says whether it comes wrapped in ``{"data": ...}`` (create, get and update
+    do); when not given it is looked up in :data:`ENVELOPED`.
+
+    A body that does not fit raises :class:`~asyncbyok.errors.APIResponseValidationError`
+    naming the fields. Decoding is tolerant where the API is loose (see
+    :mod:`asyncbyok.codec`): a ``created_at`` that is no timestamp, or a list item that is
+    no credential, costs neither the call nor the page.
     """
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, method=method, url=url)
+    wrapped = ENVELOPED[cls] if envelope is None else envelope
     try:
         decoded = json.loads(body)
-        return codec.structure(_unwrap(decoded, cls), cls)
-    except (ValueError, TypeError, cattrs.BaseValidationError) as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            detail = "; ".join(cattrs.transform_error(exc))
-        else:
-            detail = str(exc)
+        return codec.structure(_unwrap(decoded) if wrapped else decoded, cls)
+    except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError) as exc:
+        detail = codec.describe_error(exc)
         raise APIResponseValidationError(
             f"unexpected {status} response body for {cls.__name__}: {detail}",
             status=status,

@@ -17,6 +17,8 @@ from asyncbyok import (
     UpdateBYOKKeyRequest,
     ValidationError,
 )
+from asyncbyok._constants import ALLOWLIST_MAX_ITEMS, NAME_MAX_LENGTH
+from asyncbyok.models import request_fields
 
 VALID = {"provider": "openai", "key": "sk-proj-abc123"}
 HASH = "a" * 64
@@ -85,9 +87,9 @@ def test_all_errors_are_reported_together() -> None:
 def test_limits_are_inclusive() -> None:
     CreateBYOKKeyRequest(
         **VALID,
-        name="x" * 255,
-        allowed_models=["m"] * 100,
-        allowed_api_key_hashes=[HASH] * 100,
+        name="x" * NAME_MAX_LENGTH,
+        allowed_models=["m"] * ALLOWLIST_MAX_ITEMS,
+        allowed_api_key_hashes=[HASH] * ALLOWLIST_MAX_ITEMS,
         workspace_id="550E8400-E29B-41D4-A716-446655440000",
         is_byok_only=True,
         is_fallback=False,
@@ -135,3 +137,77 @@ def test_models_pickle() -> None:
 
     key = structure(NEWEST, BYOKKey)
     assert pickle.loads(pickle.dumps(key)) == key
+
+
+KEY_CANARY = "sk-live-CANARY-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (KEY_CANARY + "\n", "white space"),
+        (KEY_CANARY + "\r\n", "white space"),
+        (" " + KEY_CANARY, "white space"),
+        ("\t" + KEY_CANARY + " ", "white space"),
+        ("   ", "only white space"),
+        ("\n", "only white space"),
+    ],
+)
+def test_keys_with_surrounding_white_space_are_refused_unechoed(key: str, why: str) -> None:
+    for build in (
+        lambda: CreateBYOKKeyRequest(provider="openai", key=key),
+        lambda: UpdateBYOKKeyRequest(key=key),
+    ):
+        with pytest.raises(ValidationError) as info:
+            build()
+        assert info.value.paths == ["key"]
+        assert why in str(info.value)
+        assert KEY_CANARY not in str(info.value)
+        assert KEY_CANARY not in repr(info.value)
+
+
+def test_white_space_inside_a_key_is_the_key() -> None:
+    assert UpdateBYOKKeyRequest(key="part one part two").key == "part one part two"
+
+
+def test_request_fields_is_the_field_table() -> None:
+    create = {f.name: f for f in request_fields(CreateBYOKKeyRequest)}
+    update = {f.name: f for f in request_fields(UpdateBYOKKeyRequest)}
+    assert list(create) == [a.name for a in attrs.fields(CreateBYOKKeyRequest)]
+    assert list(create)[:2] == ["provider", "key"]
+    assert next(iter(update)) == "key"
+    assert [n for n, f in create.items() if f.required] == ["provider", "key"]
+    assert not any(f.required for f in update.values())
+    # Both share one declaration of every field but create's own.
+    assert set(create) - set(update) == {"provider", "workspace_id"}
+    assert set(update) <= set(create)
+    for name, field in update.items():
+        assert field.nullable == _takes_null(name), name
+        assert field.doc
+    assert create["key"].kind == update["key"].kind == "secret"
+    assert create["workspace_id"].kind == "uuid"
+    assert {f.name for f in create.values() if f.since == "newest"} == {
+        "declared_region",
+        "declared_zdr",
+        "is_byok_only",
+        "is_required",
+    }
+    assert update["disabled"].omitted is False
+    assert update["allowed_models"].omitted is None
+
+
+def _takes_null(name: str) -> bool:
+    try:
+        UpdateBYOKKeyRequest(**{name: None})
+    except ValidationError:
+        return False
+    return True
+
+
+def test_every_request_setting_is_a_response_field() -> None:
+    # The response model is its own table (other types and defaults), but it holds every
+    # field a request sets: the emulator builds keys from records through these names.
+    response = attrs.fields_dict(BYOKKey)
+    for field in request_fields(UpdateBYOKKeyRequest):
+        if field.name != "key":
+            assert field.name in response

@@ -11,13 +11,14 @@ from asyncbyok import (
     BYOKKey,
     BYOKKeyList,
     DeleteResult,
+    InsecureURLError,
     NotFoundError,
     UpdateBYOKKeyRequest,
     ValidationError,
 )
+from asyncbyok._constants import MAX_PAGE_SIZE
 from asyncbyok.sansio import (
     USER_AGENT,
-    InsecureURLError,
     build_headers,
     build_request,
     check_base_url,
@@ -27,6 +28,8 @@ from asyncbyok.sansio import (
 )
 
 from .test_codec import NEWEST, OLDEST
+
+KEY_ID = "11111111-2222-3333-4444-555555555555"
 
 
 def test_headers_carry_auth_agent_and_attribution() -> None:
@@ -43,11 +46,11 @@ def test_request_body_is_compact_json_without_unset_fields() -> None:
     req = build_request(
         "PATCH",
         "https://h/api/v1",
-        key_path("abc"),
+        key_path(KEY_ID),
         {"A": "b"},
         json_body=UpdateBYOKKeyRequest(name=None),
     )
-    assert req.url == "https://h/api/v1/byok/abc"
+    assert req.url == f"https://h/api/v1/byok/{KEY_ID}"
     assert req.body == b'{"name":null}'
     assert req.headers["Content-Type"] == "application/json"
     assert "Bearer" not in repr(
@@ -55,21 +58,39 @@ def test_request_body_is_compact_json_without_unset_fields() -> None:
     )
 
 
-def test_ids_are_escaped_never_paths() -> None:
-    assert key_path("a/../b?c") == "/byok/a%2F..%2Fb%3Fc"
-    with pytest.raises(ValidationError):
-        key_path("")
+def test_path_ids_are_uuids() -> None:
+    assert key_path(KEY_ID) == f"/byok/{KEY_ID}"
+    assert key_path(KEY_ID.upper()) == f"/byok/{KEY_ID.upper()}"
+
+
+@pytest.mark.parametrize(
+    "key_id", ["", ".", "..", "a/../b?c", "x", KEY_ID + "\n", f" {KEY_ID}", KEY_ID[:-1], None, 7]
+)
+def test_other_path_ids_are_refused_naming_the_argument(key_id: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        key_path(key_id)  # type: ignore[arg-type]
+    assert info.value.paths == ["key_id"]
 
 
 def test_list_query_checks_limits() -> None:
-    assert list_query(offset=5, limit=100, provider="openai") == {
+    assert list_query(offset=5, limit=MAX_PAGE_SIZE, provider="openai") == {
         "offset": "5",
-        "limit": "100",
+        "limit": str(MAX_PAGE_SIZE),
         "provider": "openai",
     }
     with pytest.raises(ValidationError) as info:
-        list_query(offset=-1, limit=101)
+        list_query(offset=-1, limit=MAX_PAGE_SIZE + 1)
     assert info.value.paths == ["offset", "limit"]
+    assert str(MAX_PAGE_SIZE) in str(info.value)
+
+
+def test_list_query_workspace_is_a_uuid() -> None:
+    workspace = "550e8400-e29b-41d4-a716-446655440000"
+    assert list_query(workspace_id=workspace)["workspace_id"] == workspace
+    for bad in ("x", "", "ws-1", workspace + " ", None):
+        with pytest.raises(ValidationError) as info:
+            list_query(workspace_id=bad)  # type: ignore[arg-type]
+        assert info.value.paths == ["workspace_id"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +117,11 @@ def test_plain_http_beyond_loopback_is_refused() -> None:
 def test_decode_envelopes() -> None:
     key = decode_response(200, {}, json.dumps({"data": NEWEST}).encode(), BYOKKey)
     assert key.id == NEWEST["id"]
+    wrapped = json.dumps({"data": NEWEST}).encode()
+    assert decode_response(200, {}, wrapped, BYOKKey, envelope=True) == key
+    assert decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey, envelope=False) == key
+    with pytest.raises(APIResponseValidationError, match="data"):
+        decode_response(200, {}, b'{"deleted": true}', DeleteResult, envelope=True)
     page = decode_response(
         200, {}, json.dumps({"data": [OLDEST], "total_count": 1}).encode(), BYOKKeyList
     )

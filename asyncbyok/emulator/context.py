@@ -7,13 +7,21 @@ Python objects, read from any thread (the emulator only ever adds to them).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 from aiohttp import web
 
+from ..models import (
+    API_AGES,
+    ApiAge,
+    CreateBYOKKeyRequest,
+    UpdateBYOKKeyRequest,
+    request_fields,
+)
 from .faults import FaultPlan
 from .ratelimit import RateLimiter
+from .replies import TimestampStyle
 from .store import Store
 
 __all__ = [
@@ -26,17 +34,22 @@ __all__ = [
     "Stats",
 ]
 
-ApiVersion = Literal["newest", "excerpt", "oldest"]
-"""Which age of the API to play (``tests/spec/NOTES.md``)."""
-API_VERSIONS: tuple[ApiVersion, ...] = ("newest", "excerpt", "oldest")
+ApiVersion = ApiAge
+"""Which age of the API to play (``tests/spec/NOTES.md``): ``"newest"``, ``"excerpt"``,
+``"oldest"``."""
+API_VERSIONS: tuple[ApiVersion, ...] = tuple(reversed(API_AGES))
 
-_NEWEST = frozenset({"declared_region", "declared_zdr", "is_byok_only", "is_required"})
-HIDDEN_FIELDS: dict[ApiVersion, frozenset[str]] = {
-    "newest": frozenset(),
-    "excerpt": _NEWEST,
-    "oldest": _NEWEST | {"allowed_api_key_hashes"},
-}
-"""Fields a server of each age does not know: absent from its answers, refused in bodies."""
+
+def _hidden(age: ApiAge) -> frozenset[str]:
+    """The request fields an API of *age* does not know: those of a later age."""
+    later = API_AGES[API_AGES.index(age) + 1 :]
+    fields = (*request_fields(CreateBYOKKeyRequest), *request_fields(UpdateBYOKKeyRequest))
+    return frozenset(f.name for f in fields if f.since in later)
+
+
+HIDDEN_FIELDS: dict[ApiVersion, frozenset[str]] = {age: _hidden(age) for age in API_AGES}
+"""Fields a server of each age does not know: absent from its answers, refused in bodies.
+Derived from the request models' field table (each field's ``since``)."""
 
 
 @attrs.define
@@ -93,6 +106,7 @@ class AppContext:
     management_keys: frozenset[str]
     api_keys: frozenset[str]
     api_version: ApiVersion = "newest"
+    timestamp_style: TimestampStyle = "z"
     limiter: RateLimiter | None = None
     received: list[ReceivedRequest] = attrs.field(factory=list)
 

@@ -1,6 +1,6 @@
 """The five BYOK operations, as ``aiohttp`` handlers, validating input like the API.
 
-Bodies are read with :func:`asyncbyok.codec.parse_request` (the same rules the client
+Bodies are read with :func:`~asyncbyok.emulator.parsing.parse_request` (the same rules the client
 checks before sending), plus what only a server can check: the provider must be one it
 knows, the merged state of a PATCH may not be both ``is_byok_only`` and ``is_fallback``,
 and a server of an older age (:data:`~asyncbyok.emulator.context.HIDDEN_FIELDS`) refuses
@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .._constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from .._sentinel import UNSET
 from .._validation import UUID_PATTERN
-from ..codec import parse_request, unstructure
+from ..codec import unstructure
 from ..errors import FieldError, ValidationError
 from ..models import CreateBYOKKeyRequest, ProviderSlug, UpdateBYOKKeyRequest
 from .context import CONTEXT, HIDDEN_FIELDS, ApiVersion, AppContext, ReceivedRequest
-from .replies import ErrorReply, json_response
+from .parsing import parse_request
+from .replies import ErrorReply, TimestampStyle, format_timestamp, json_response
 from .store import Record
 
 __all__ = ["create_key", "delete_key", "get_key", "list_keys", "render", "update_key"]
@@ -32,20 +34,25 @@ __all__ = ["create_key", "delete_key", "get_key", "list_keys", "render", "update
 RequestT = TypeVar("RequestT", CreateBYOKKeyRequest, UpdateBYOKKeyRequest)
 
 KNOWN_PROVIDERS = frozenset(p.value for p in ProviderSlug)
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 # A message lists at most this many field errors; a 10 000-item list of wrong types
 # should not produce a megabyte of error text.
 _MAX_ERRORS_IN_MESSAGE = 20
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
-def render(record: Record, api_version: ApiVersion = "newest") -> dict[str, Any]:
-    """A record as the JSON a server of *api_version* returns."""
+def render(
+    record: Record, api_version: ApiVersion = "newest", timestamp_style: TimestampStyle = "z"
+) -> dict[str, Any]:
+    """A record as the JSON a server of *api_version* returns, ``created_at`` in a style."""
     data: dict[str, Any] = unstructure(record.to_model())
     for name in HIDDEN_FIELDS[api_version]:
         data.pop(name, None)
+    data["created_at"] = format_timestamp(record.created_at, timestamp_style, record.id)
     return data
+
+
+def _render(ctx: AppContext, record: Record) -> dict[str, Any]:
+    return render(record, ctx.api_version, ctx.timestamp_style)
 
 
 def _short(value: str, limit: int = 60) -> str:
@@ -156,7 +163,9 @@ async def list_keys(request: web.Request) -> web.Response:
     errors: list[FieldError] = []
     offset, error = _int_param(query, "offset", default=0, minimum=0, maximum=None)
     errors += [error] if error else []
-    limit, error = _int_param(query, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    limit, error = _int_param(
+        query, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE
+    )
     errors += [error] if error else []
     workspace_id = query.get("workspace_id", ctx.store.default_workspace_id)
     if not UUID_PATTERN.fullmatch(workspace_id):
@@ -169,7 +178,7 @@ async def list_keys(request: web.Request) -> web.Response:
     page, total = ctx.store.page(
         workspace_id=workspace_id.lower(), provider=provider, offset=offset, limit=limit
     )
-    data = [render(r, ctx.api_version) for r in page]
+    data = [_render(ctx, r) for r in page]
     return json_response({"data": data, "total_count": total})
 
 
@@ -178,7 +187,7 @@ async def create_key(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = _parse_body(CreateBYOKKeyRequest, await _read_json(request, "create"), ctx.api_version)
     record = ctx.store.create(body)
-    return json_response({"data": render(record, ctx.api_version)}, 201)
+    return json_response({"data": _render(ctx, record)}, 201)
 
 
 async def get_key(request: web.Request) -> web.Response:
@@ -186,7 +195,7 @@ async def get_key(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     ctx.received.append(ReceivedRequest("get", None))
     record = _live(ctx, _record_id(request))
-    return json_response({"data": render(record, ctx.api_version)})
+    return json_response({"data": _render(ctx, record)})
 
 
 async def update_key(request: web.Request) -> web.Response:
@@ -204,7 +213,7 @@ async def update_key(request: web.Request) -> web.Response:
     updated = ctx.store.update(record_id, body)
     if updated is None:  # deleted meanwhile (the store is shared with test threads)
         raise ErrorReply(404)
-    return json_response({"data": render(updated, ctx.api_version)})
+    return json_response({"data": _render(ctx, updated)})
 
 
 async def delete_key(request: web.Request) -> web.Response:

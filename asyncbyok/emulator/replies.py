@@ -1,4 +1,4 @@
-"""Answers in the API's shapes: JSON bodies, and errors as ``{"error": {...}}``.
+"""Answers in the API's shapes: JSON bodies, timestamps, and errors as ``{"error": {...}}``.
 
 Every error the emulator sends, whatever its cause, has the documented body
 ``{"error": {"code": <status>, "message": <text>}}`` (``BadRequestResponse`` and its
@@ -10,11 +10,56 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
 
 from aiohttp import web
 
-__all__ = ["ERROR_MESSAGES", "ErrorReply", "error_body", "json_response", "new_request_id"]
+from ..codec import format_datetime
+
+__all__ = [
+    "ERROR_MESSAGES",
+    "TIMESTAMP_STYLES",
+    "ErrorReply",
+    "TimestampStyle",
+    "error_body",
+    "format_timestamp",
+    "json_response",
+    "new_request_id",
+]
+
+TimestampStyle = Literal["z", "utc-offset", "offset", "lower", "fraction", "mixed"]
+"""How the emulator writes ``created_at``: every form is valid RFC 3339, as real servers
+send them. ``"z"`` (the default) ``2025-08-24T10:30:00.123456Z``; ``"utc-offset"``
+``...+00:00``; ``"offset"`` the same instant at ``-05:30``; ``"lower"`` a lower-case ``t``
+and ``z``; ``"fraction"`` nine fractional digits; ``"mixed"`` one of those per key."""
+TIMESTAMP_STYLES: tuple[TimestampStyle, ...] = (
+    "z",
+    "utc-offset",
+    "offset",
+    "lower",
+    "fraction",
+    "mixed",
+)
+_INDIA_WEST = timezone(-timedelta(hours=5, minutes=30))  # a half-hour offset, west of UTC
+
+
+def format_timestamp(value: datetime, style: TimestampStyle, key_id: str = "") -> str:
+    """*value* written in *style*; ``"mixed"`` picks a style from *key_id* (stable per key)."""
+    if style == "mixed":
+        fixed = TIMESTAMP_STYLES[:-1]
+        style = fixed[sum(key_id.encode()) % len(fixed)]
+    utc = value.astimezone(timezone.utc)
+    if style == "utc-offset":
+        return utc.isoformat()
+    if style == "offset":
+        return utc.astimezone(_INDIA_WEST).isoformat()
+    if style == "lower":
+        return format_datetime(utc).replace("T", "t").replace("Z", "z")
+    if style == "fraction":
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    return format_datetime(utc)
+
 
 # The messages of the excerpt's examples where it has one.
 ERROR_MESSAGES: dict[int, str] = {

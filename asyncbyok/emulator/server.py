@@ -27,6 +27,7 @@ from .app import API_PREFIX, build_app
 from .context import API_VERSIONS, ApiVersion, AppContext, ReceivedRequest, Stats
 from .faults import FaultConfig, FaultPlan, Faults
 from .ratelimit import RateLimit, RateLimiter
+from .replies import TIMESTAMP_STYLES, TimestampStyle
 from .store import Store
 
 __all__ = ["Emulator", "generate_key"]
@@ -88,7 +89,14 @@ class Emulator:
     ``state_file``
         A JSON file holding the state across restarts (digests, never keys).
     ``default_workspace_id``
-        The workspace used when a request gives none; random when not given.
+        The workspace used when a request gives none; random when not given. Ids and
+        workspace ids are UUIDs, as the API's are.
+    ``timestamp_style``
+        How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
+        ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
+        ``"offset"`` (``-05:30``), ``"lower"`` (``t`` and ``z``), ``"fraction"`` (nine
+        digits) or ``"mixed"`` (one of them per key). All are RFC 3339, as real servers
+        send them; a client must read each.
     """
 
     def __init__(
@@ -104,10 +112,15 @@ class Emulator:
         api_version: ApiVersion = "newest",
         state_file: str | os.PathLike[str] | None = None,
         default_workspace_id: str | None = None,
+        timestamp_style: TimestampStyle = "z",
         shutdown_timeout: float = 1.0,
     ) -> None:
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
+        if timestamp_style not in TIMESTAMP_STYLES:
+            raise ValueError(
+                f"timestamp_style must be one of {TIMESTAMP_STYLES}, not {timestamp_style!r}"
+            )
         self.host = host
         self._requested_port = port
         self._shutdown_timeout = shutdown_timeout
@@ -131,6 +144,7 @@ class Emulator:
             management_keys=frozenset(mgmt),
             api_keys=frozenset(other),
             api_version=api_version,
+            timestamp_style=timestamp_style,
             limiter=RateLimiter(rate_limit) if rate_limit else None,
         )
         self.management_keys = mgmt
@@ -170,6 +184,17 @@ class Emulator:
         return self._context.api_version
 
     @property
+    def timestamp_style(self) -> TimestampStyle:
+        """How ``created_at`` is written; assign to change it while running."""
+        return self._context.timestamp_style
+
+    @timestamp_style.setter
+    def timestamp_style(self, style: TimestampStyle) -> None:
+        if style not in TIMESTAMP_STYLES:
+            raise ValueError(f"timestamp_style must be one of {TIMESTAMP_STYLES}, not {style!r}")
+        self._context.timestamp_style = style
+
+    @property
     def faults(self) -> Faults:
         """The fault configuration; assign to change it while running."""
         return self._context.plan.faults
@@ -177,10 +202,6 @@ class Emulator:
     @faults.setter
     def faults(self, faults: Faults | FaultConfig | None) -> None:
         self._context.plan.faults = _as_faults(faults)
-
-    def set_faults(self, faults: Faults | FaultConfig | None) -> None:
-        """Change the faults while running (``None``: no faults)."""
-        self.faults = faults
 
     @property
     def rate_limit(self) -> RateLimit | None:

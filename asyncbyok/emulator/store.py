@@ -27,14 +27,18 @@ import attrs
 
 from .._sentinel import UNSET
 from ..codec import format_datetime, parse_datetime
-from ..models import BYOKKey, CreateBYOKKeyRequest, UpdateBYOKKeyRequest
+from ..models import BYOKKey, CreateBYOKKeyRequest, UpdateBYOKKeyRequest, request_fields
 
-__all__ = ["Record", "Store", "digest_key", "mask_key"]
+__all__ = ["SETTINGS", "Record", "Store", "digest_key", "mask_key"]
 
 STATE_FORMAT_VERSION = 1
 
-# The optional fields a PATCH may change, copied as they are when set (``key`` is separate).
-_UPDATABLE = tuple(a.name for a in attrs.fields(UpdateBYOKKeyRequest) if a.name != "key")
+SETTINGS: dict[str, Any] = {
+    f.name: f.omitted for f in request_fields(UpdateBYOKKeyRequest) if f.name != "key"
+}
+"""The fields a request sets and a record stores as they are, with the value the API stores
+when a create leaves one out. Derived from the request models: a new API field needs no
+change here."""
 
 
 def mask_key(raw: str) -> str:
@@ -67,7 +71,11 @@ def digest_key(raw: str) -> str:
 
 @attrs.define(kw_only=True)
 class Record:
-    """One stored credential, including soft-deleted ones (``deleted=True``)."""
+    """One stored credential, including soft-deleted ones (``deleted=True``).
+
+    The fields a request may set live in ``settings`` (one per name of :data:`SETTINGS`)
+    and read as attributes too: ``record.allowed_models``, ``record.disabled``.
+    """
 
     id: str
     provider: str
@@ -76,18 +84,15 @@ class Record:
     key_digest: str
     created_at: datetime
     sort_order: int
-    name: str | None = None
-    disabled: bool = False
-    is_fallback: bool = False
-    allowed_models: list[str] | None = None
-    allowed_user_ids: list[str] | None = None
-    allowed_api_key_hashes: list[str] | None = None
-    declared_region: str | None = None
-    declared_zdr: bool | None = None
-    is_byok_only: bool = False
-    is_required: bool = False
+    settings: dict[str, Any] = attrs.field(factory=lambda: dict(SETTINGS))
     deleted: bool = False
     deleted_at: datetime | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for names that are not attributes: the settings.
+        if name in SETTINGS:
+            return self.settings[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_model(self) -> BYOKKey:
         """The record as the API returns it (every field, newest included)."""
@@ -97,30 +102,23 @@ class Record:
             label=self.label,
             created_at=self.created_at,
             workspace_id=self.workspace_id,
-            name=self.name,
-            disabled=self.disabled,
-            is_fallback=self.is_fallback,
-            allowed_models=self.allowed_models,
-            allowed_user_ids=self.allowed_user_ids,
-            allowed_api_key_hashes=self.allowed_api_key_hashes,
             sort_order=self.sort_order,
-            declared_region=self.declared_region,
-            declared_zdr=self.declared_zdr,
-            is_byok_only=self.is_byok_only,
-            is_required=self.is_required,
+            **self.settings,
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The record for the state file (digest, never a key)."""
-        data = attrs.asdict(self, recurse=False)
+        """The record for the state file (digest, never a key), its settings flat."""
+        data = attrs.asdict(self, recurse=False, filter=lambda a, _: a.name != "settings")
+        data.update(self.settings)
         data["created_at"] = format_datetime(self.created_at)
         data["deleted_at"] = format_datetime(self.deleted_at) if self.deleted_at else None
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        """A record read back from the state file."""
-        values = dict(data)
+        """A record read back from the state file (a setting it lacks takes its default)."""
+        values = {k: v for k, v in data.items() if k not in SETTINGS}
+        values["settings"] = {name: data.get(name, omitted) for name, omitted in SETTINGS.items()}
         values["created_at"] = parse_datetime(values["created_at"])
         if values.get("deleted_at"):
             values["deleted_at"] = parse_datetime(values["deleted_at"])
@@ -136,6 +134,12 @@ def _value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return list(value) if isinstance(value, list) else value
+
+
+def _set_values(request: CreateBYOKKeyRequest | UpdateBYOKKeyRequest) -> dict[str, Any]:
+    """The settings *request* gives a value (``None`` included; ``UNSET`` left out)."""
+    given = ((name, getattr(request, name)) for name in SETTINGS)
+    return {name: _value(value) for name, value in given if value is not UNSET}
 
 
 class Store:
@@ -202,11 +206,8 @@ class Store:
         workspace = request.workspace_id
         workspace_id = self.default_workspace_id if workspace is UNSET else workspace.lower()
         provider = str(_value(request.provider))
-        values = {
-            name: _value(getattr(request, name))
-            for name in _UPDATABLE
-            if getattr(request, name) is not UNSET
-        }
+        settings = dict(SETTINGS)
+        settings.update(_set_values(request))
         with self._lock:
             slot = (workspace_id, provider)
             sort_order = self._next_sort.get(slot, 0)
@@ -219,7 +220,7 @@ class Store:
                 key_digest=digest_key(request.key),
                 created_at=_now(),
                 sort_order=sort_order,
-                **values,
+                settings=settings,
             )
             self._records.append(record)
             self._by_id[record.id] = record
@@ -238,10 +239,7 @@ class Store:
             if request.key is not UNSET:
                 record.key_digest = digest_key(request.key)
                 record.label = mask_key(request.key)
-            for name in _UPDATABLE:
-                value = getattr(request, name)
-                if value is not UNSET:
-                    setattr(record, name, _value(value))
+            record.settings.update(_set_values(request))
             self._save()
             return record
 

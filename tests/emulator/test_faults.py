@@ -150,7 +150,7 @@ async def test_reset_drops_before_reading_and_stores_nothing(emu: Emulator, api:
     assert emu.store.records == []
     assert emu.received == []  # never reached the handler
     assert emu.stats.faults[("create", "reset")] == 5
-    emu.set_faults(None)
+    emu.faults = None
     await api.create()
     assert len(emu.store.live()) == 1
 
