@@ -1,75 +1,123 @@
-"""The :class:`Client`: configuration, one shared session, and the request loop.
+"""The :class:`Client`: configuration, one shared session, and the request pipeline.
 
-Every call goes through :meth:`Client.request`: build the request (pure), wait at the
-client-wide backoff gate and rate limiter, send it (the transport), decode the response
-(pure), and retry under the policy (:mod:`asyncbyok.retry`).
+Every call goes through :meth:`Client.request`, which composes three steps: build the
+request (:mod:`asyncbyok.sansio`, pure), run it under the retry policy
+(:func:`asyncbyok.retry.run`), and for each attempt wait at the client-wide backoff gate
+and rate limiter, send (:mod:`asyncbyok.transport`) and decode (pure).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import attrs
 
 from . import sansio
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
 from .config import Limits, Timeout
-from .errors import APIError, AsyncBYOKError, find_request_id
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncBYOKError,
+    ClientClosedError,
+    EventLoopError,
+)
 from .pacing import AdaptiveRateLimiter, BackoffGate
-from .retry import RetryBudget, RetryEvent, RetryPolicy, make_retrying
-from .safe_create import CreateReconciler
-from .transport import RawResponse, Transport
+from .resources.byok import BYOKResource
+from .response import APIResponse
+from .retry import Reconciliation, RetryBudget, RetryEvent, RetryPolicy, run
+from .transport import Transport
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["APIResponse", "Client"]
 
 T = TypeVar("T")
 logger = logging.getLogger("asyncbyok")
 
-#: Called before a retry when an earlier attempt may have changed server state; it may
-#: return the value the earlier attempt produced, which then ends the call (safe create).
-BeforeResend = Callable[[BaseException, float], Awaitable[Any]]
-
-
-@attrs.frozen
-class APIResponse(Generic[T]):
-    """A parsed result with the facts of the HTTP exchange that produced it.
-
-    ``attempts`` counts every attempt sent; ``elapsed`` is seconds from the first attempt
-    to the end, backoff included. ``recovered`` is true when an ambiguous create was
-    resolved by finding the credential it had made (no response of its own).
-    """
-
-    parsed: T
-    status: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    request_id: str | None
-    attempts: int
-    elapsed: float
-    method: str
-    url: str
-    recovered: bool = False
+_CLOSING = "asyncbyok: the client is closing"
 
 
 @attrs.define
 class _Shared:
-    """What a client and its ``with_options`` copies share."""
+    """What a client and its ``with_options`` copies share: one of each, per client."""
 
     transport: Transport
     gate: BackoffGate = attrs.field(factory=BackoffGate)
     budget: RetryBudget = attrs.field(factory=RetryBudget)
     pacer: AdaptiveRateLimiter = attrs.field(factory=AdaptiveRateLimiter)
     rate_limited: int = 0  # 429s received, all calls together
-    reconciler: CreateReconciler | None = None  # made by the BYOK resource on first use
+    services: dict[str, Any] = attrs.field(factory=dict)  # state of resources, by name
+    loop: asyncio.AbstractEventLoop | None = None
+    closed: bool = False
+    # Tasks with a call in flight, each with how many (lookups nest calls in one task).
+    inflight: dict[asyncio.Task[Any], int] = attrs.field(factory=dict)
+    cancelled: set[asyncio.Task[Any]] = attrs.field(factory=set)
+
+    def enter(self) -> asyncio.Task[Any] | None:
+        """Register a call of the current task; check the client is open and on its loop."""
+        if self.closed:
+            raise ClientClosedError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            self._adopt(loop)
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight[task] = self.inflight.get(task, 0) + 1
+        return task
+
+    def leave(self, task: asyncio.Task[Any] | None) -> None:
+        if task is None:
+            return
+        count = self.inflight.pop(task, 1) - 1
+        if count:
+            self.inflight[task] = count
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Follow the user to a new event loop once the old one has ended."""
+        old = self.loop
+        if old is not None and old.is_running() and not old.is_closed():
+            raise EventLoopError(
+                "this client is in use by another event loop that is still running; "
+                "make one client per event loop (per thread)"
+            )
+        if old is not None:  # the old loop's waits, locks and listings died with it
+            self.gate.reset()
+            self.pacer.reset()
+            self.inflight.clear()
+            for service in self.services.values():
+                reset = getattr(service, "reset", None)
+                if reset is not None:
+                    reset()
+        self.loop = loop
+
+    def closing_error(self, task: asyncio.Task[Any] | None) -> ClientClosedError:
+        """The error for a call cut short by ``aclose()``; undoes our cancel of *task*."""
+        if task is not None and task in self.cancelled:
+            self.cancelled.discard(task)
+            uncancel = getattr(task, "uncancel", None)  # 3.11+: TaskGroups count cancels
+            if uncancel is not None:
+                uncancel()
+        return ClientClosedError("the client was closed while this call was in flight")
 
     async def aclose(self) -> None:
-        if self.reconciler is not None:
-            self.reconciler.close()
+        if self.closed:
+            return
+        self.closed = True
+        current = asyncio.current_task()
+        for task in list(self.inflight):
+            if task is not current and not task.done():
+                self.cancelled.add(task)
+                task.cancel(_CLOSING)
+        self.inflight.clear()
         await self.transport.aclose()
 
 
@@ -93,6 +141,11 @@ class Client:
     - ``session``: your own ``aiohttp.ClientSession``, used as is and not closed by us.
     - ``app_url`` / ``app_title``: sent as ``HTTP-Referer`` / ``X-OpenRouter-Title``.
     - ``on_retry``: called with a :class:`~asyncbyok.retry.RetryEvent` before each retry.
+
+    One client serves a whole process: it follows its user from one event loop to the
+    next once the earlier loop has ended (consecutive ``asyncio.run`` calls), and raises
+    :class:`~asyncbyok.errors.EventLoopError` if two loops use it at once. ``aclose()``
+    makes every call in flight raise :class:`~asyncbyok.errors.ClientClosedError`.
     """
 
     def __init__(
@@ -131,9 +184,9 @@ class Client:
         self.retry = policy
         self.on_retry = on_retry
         self._allow_insecure_http = allow_insecure_http
+        # Only the client that made the shared state (and the session) closes it.
+        self._owner = _shared is None
         self._shared = _shared or _Shared(Transport(limits=limits, session=session))
-        from .resources.byok import BYOKResource  # the resource imports this module
-
         self.byok = BYOKResource(self)
 
     def __repr__(self) -> str:
@@ -148,8 +201,18 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (shared with ``with_options`` copies)."""
-        await self._shared.aclose()
+        """Close the connection pool; calls in flight raise ``ClientClosedError``.
+
+        A ``with_options`` copy shares its parent's pool: closing the copy does nothing,
+        and closing the parent closes the copies too. Safe to call twice.
+        """
+        if self._owner:
+            await self._shared.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client (or the client this is a copy of) was closed."""
+        return self._shared.closed
 
     def with_options(
         self,
@@ -159,7 +222,10 @@ class Client:
         retry: RetryPolicy | Unset = UNSET,
         on_retry: Callable[[RetryEvent], Any] | None | Unset = UNSET,
     ) -> Client:
-        """A client with other settings sharing this one's session, gate and budgets."""
+        """A client with other settings sharing this one's session, gate and budgets.
+
+        The copy does not own the session: its ``aclose()`` leaves the parent open.
+        """
         policy = self.retry if retry is UNSET else retry
         app_url, app_title, extra = self._app
         return Client(
@@ -175,6 +241,18 @@ class Client:
             on_retry=self.on_retry if on_retry is UNSET else on_retry,
             _shared=self._shared,
         )
+
+    def shared_state(self, name: str, factory: Callable[[], T]) -> T:
+        """State that this client and its copies share, made by *factory* on first use.
+
+        Resources keep what must outlive one call here (safe create's claims). A value
+        with a ``reset()`` method has it called when the client moves to another loop.
+        """
+        services = self._shared.services
+        if name not in services:
+            services[name] = factory()
+        value: T = services[name]
+        return value
 
     # -- observability ------------------------------------------------------------
 
@@ -198,7 +276,7 @@ class Client:
         """How many 429 responses this client (and its copies) received."""
         return self._shared.rate_limited
 
-    # -- the request loop -------------------------------------------------------------
+    # -- the request pipeline ---------------------------------------------------------
 
     async def request(
         self,
@@ -208,100 +286,90 @@ class Client:
         *,
         query: Mapping[str, str] | None = None,
         json_body: Any = None,
-        before_resend: BeforeResend | None = None,
+        reconcile: Reconciliation[APIResponse[T]] | None = None,
     ) -> APIResponse[T]:
-        """Send one API call with retries; decode the body as *cls*."""
+        """Send one API call under the retry policy; decode the body as *cls*.
+
+        *reconcile* is for writes whose outcome may be unknown after a failure (see
+        :class:`~asyncbyok.retry.Reconciliation`).
+        """
+        shared = self._shared
+        task = shared.enter()
         request = sansio.build_request(
             method, self.base_url, path, self._headers, query=query, json_body=json_body
         )
         started = time.monotonic()
-        # Most calls succeed at once, and stepping tenacity costs more CPU than the rest
-        # of a call, so the first attempt runs outside it. A failure enters the retry
-        # loop as that loop's first attempt: waits, stops and budgets count as ever.
-        try:
-            raw, parsed = await self._send_once(request, cls, 1)
-        except Exception as exc:
-            return await self._retry(request, cls, exc, started, before_resend)
-        self._shared.budget.refund(self._shared.budget.success_refund)
-        return self._response(parsed, raw, request, 1, started)
 
-    async def _retry(
+        async def send(attempt: int, deadline: float | None) -> APIResponse[T]:
+            return await self._send_once(request, cls, attempt, started, deadline)
+
+        try:
+            return await run(
+                send,
+                policy=self.retry,
+                gate=shared.gate,
+                budget=shared.budget,
+                method=method,
+                url=request.url,
+                started=started,
+                on_retry=self.on_retry,
+                reconcile=reconcile,
+            )
+        except asyncio.CancelledError:
+            if shared.closed:
+                raise shared.closing_error(task) from None
+            raise
+        except APIConnectionError as exc:
+            if shared.closed:  # the pool was closed under it
+                raise shared.closing_error(task) from exc
+            raise
+        finally:
+            shared.leave(task)
+
+    async def _send_once(
         self,
         request: sansio.HTTPRequest,
         cls: type[T],
-        first_error: Exception,
+        attempt: int,
         started: float,
-        before_resend: BeforeResend | None,
+        deadline: float | None,
     ) -> APIResponse[T]:
-        """Attempts 2 and later, under the retry policy; *first_error* is attempt 1's."""
-        shared = self._shared
-        spent: list[float] = []
-        retrying = make_retrying(
-            self.retry,
-            method=request.method,
-            url=request.url,
-            gate=shared.gate,
-            budget=shared.budget,
-            spent=spent,
-            on_retry=self.on_retry,
-            started=started,
-        )
-        attempts = 1
-        last_error: BaseException = first_error
-        failed_at = time.monotonic()
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    if attempt.retry_state.attempt_number == 1:
-                        raise first_error  # attempt 1's outcome, already known
-                    try:
-                        if before_resend is not None:
-                            found = await before_resend(last_error, failed_at)
-                            if found is not None:
-                                return self._recovered(found, request, attempts, started)
-                        attempts += 1
-                        raw, parsed = await self._send_once(request, cls, attempts)
-                    except BaseException as exc:
-                        last_error, failed_at = exc, time.monotonic()
-                        raise
-                    shared.budget.refund(spent[-1] if spent else shared.budget.success_refund)
-                    return self._response(parsed, raw, request, attempts, started)
-        except APIError as exc:
-            exc.attempts = attempts
-            raise
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    @staticmethod
-    def _response(
-        parsed: T, raw: RawResponse, request: sansio.HTTPRequest, attempts: int, started: float
-    ) -> APIResponse[T]:
-        return APIResponse(
-            parsed,
-            raw.status,
-            raw.headers,
-            find_request_id(raw.headers),
-            attempts,
-            time.monotonic() - started,
-            request.method,
-            request.url,
-        )
-
-    async def _send_once(
-        self, request: sansio.HTTPRequest, cls: type[T], attempt: int
-    ) -> tuple[RawResponse, T]:
         """One attempt: wait for the gate and the pacer, send, decode (raises on errors)."""
         shared = self._shared
+        probe = False
         if shared.gate.remaining:  # checked first: most of the time there is nothing to await
-            await shared.gate.wait()
+            probe = await shared.gate.wait()
         if shared.pacer.enabled:
             await shared.pacer.acquire()
-        raw = await shared.transport.send(request, self.timeout)
+        timeout = self.timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if probe:
+                    shared.gate.probe_done(accepted=False)
+                raise APITimeoutError(
+                    "The call's deadline passed before this attempt could start.",
+                    method=request.method,
+                    url=request.url,
+                    request_sent=False,
+                )
+            if timeout.total is None or left < timeout.total:
+                timeout = attrs.evolve(timeout, total=left)
+        try:
+            raw = await shared.transport.send(request, timeout)
+        except BaseException:
+            if probe:
+                shared.gate.probe_done(accepted=False)
+            raise
         if raw.status == 429:
             shared.rate_limited += 1
             shared.pacer.on_throttle()
         else:
             shared.pacer.on_success()
-        if logger.isEnabledFor(logging.DEBUG):  # the request id lookup is not free
+        if probe:
+            shared.gate.probe_done(accepted=raw.status != 429)
+        request_id = find_request_id(raw.headers)
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms (attempt %d, request id %s)",
                 request.method,
@@ -309,17 +377,18 @@ class Client:
                 raw.status,
                 raw.elapsed * 1000,
                 attempt,
-                find_request_id(raw.headers),
+                request_id,
             )
         parsed = sansio.decode_response(
             raw.status, raw.headers, raw.body, cls, method=request.method, url=request.url
         )
-        return raw, parsed
-
-    def _recovered(
-        self, found: Any, request: sansio.HTTPRequest, attempts: int, started: float
-    ) -> APIResponse[Any]:
-        method, url = request.method, request.url
-        logger.info("%s %s: found the result of an earlier attempt; not resending", method, url)
-        elapsed = time.monotonic() - started
-        return APIResponse(found, 200, {}, None, attempts, elapsed, method, url, recovered=True)
+        return APIResponse(
+            parsed,
+            raw.status,
+            raw.headers,
+            request_id,
+            attempt,
+            time.monotonic() - started,
+            request.method,
+            request.url,
+        )

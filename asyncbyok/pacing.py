@@ -7,56 +7,134 @@ thousand tasks behave as one polite caller:
   every request of the client waits for that same moment, instead of each task
   discovering the limit for itself.
 - :class:`AdaptiveRateLimiter`: off until the first 429; then a token bucket whose rate
-  follows the AWS SDKs' adaptive retry mode (CUBIC: cut to 70% of the measured rate on a
-  429, grow back along a cubic curve while none come), so a bulk run settles just under
-  the server's limit instead of bursting into 429s and sleeping.
+  follows CUBIC (as in the AWS SDKs' adaptive retry mode): cut to ``beta`` of the rate the
+  server was measured to sustain on a 429, grown back along a cubic curve while none
+  come, so a bulk run settles just under the server's limit instead of bursting into
+  429s and sleeping. Once 429s stop and nobody is held back, it switches itself off.
+
+**Whole-second hints.** Most servers send ``Retry-After`` in whole seconds (RFC 9110's
+delta-seconds). ``Retry-After: 1`` from a token bucket that refills every 5 ms means "some
+time in the next second", not "a second": shutting the whole client for the full second
+on every 429 would halve a bulk run's speed. So the gate takes a whole-second hint ``n``
+for what it is, a wait somewhere in ``(n - 1, n]``: from ``n - 1`` seconds on it lets one
+request through at a time as a *probe* (at growing intervals, at most
+:data:`PROBE_MAX_INTERVAL` apart). A probe that succeeds opens the gate for everyone; one
+that is refused keeps it shut. Precise hints (fractional seconds, ``retry-after-ms``) are
+obeyed as they are, with no probing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import math
 import time
 from collections.abc import Callable
 
-__all__ = ["AdaptiveRateLimiter", "BackoffGate"]
+__all__ = ["PROBE_FIRST_INTERVAL", "PROBE_MAX_INTERVAL", "AdaptiveRateLimiter", "BackoffGate"]
 
 Clock = Callable[[], float]
 
+#: Seconds after the earliest moment a whole-second hint allows before the first probe.
+PROBE_FIRST_INTERVAL = 0.02
+#: The longest interval between two probes of a shut gate (they double up to this).
+PROBE_MAX_INTERVAL = 0.1
+
 
 class BackoffGate:
-    """A moment before which no request of the client starts."""
+    """A moment before which no request of the client starts (bar one probe at a time).
+
+    ``defer(seconds)`` shuts it; :meth:`wait` holds callers until it opens; the caller
+    that :meth:`wait` lets through early as a probe must report back with
+    :meth:`probe_done`.
+    """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._until = 0.0
+        self._probe_at = math.inf  # no probing unless a coarse hint allowed it
+        self._probe_interval = PROBE_FIRST_INTERVAL
+        self._probing = False
+        self._opened: asyncio.Event | None = None
+        self.probes = 0
+        """How many probes were let through early (for tests and benchmarks)."""
 
     @property
     def remaining(self) -> float:
         """Seconds until the gate opens (0 when open)."""
         return max(0.0, self._until - self._clock())
 
-    def defer(self, seconds: float) -> None:
-        """Keep the gate shut for *seconds* from now (never shortens an earlier wait)."""
-        self._until = max(self._until, self._clock() + seconds)
+    def defer(self, seconds: float, *, coarse: bool = False) -> None:
+        """Keep the gate shut for *seconds* from now (never shortens an earlier wait).
 
-    async def wait(self) -> float:
-        """Sleep until the gate opens; return how long that took."""
-        waited = 0.0
-        while (remaining := self.remaining) > 0:
-            await asyncio.sleep(remaining)
-            waited += remaining
-        return waited
+        *coarse*: the wait came as whole seconds, so the true wait may be up to one
+        second shorter; probes are let through from then on.
+        """
+        now = self._clock()
+        until = now + seconds
+        if until <= self._until:
+            return
+        self._until = until
+        if coarse:
+            earliest = now + max(0.0, seconds - 1.0) + self._probe_interval
+            self._probe_at = max(earliest, self._probe_at) if self._probing else earliest
+        else:
+            self._probe_at = math.inf
+
+    def open(self) -> None:
+        """Open the gate now: a probe proved the server takes requests again."""
+        self._until = 0.0
+        self._probe_at = math.inf
+        self._probe_interval = PROBE_FIRST_INTERVAL
+        self._wake()
+
+    def probe_done(self, *, accepted: bool) -> None:
+        """Report the outcome of a probe that :meth:`wait` let through."""
+        self._probing = False
+        if accepted:
+            self.open()
+            return
+        self._probe_interval = min(2 * self._probe_interval, PROBE_MAX_INTERVAL)
+        if self.remaining > 0:
+            self._probe_at = min(self._until, self._clock() + self._probe_interval)
+        self._wake()  # the waiters sleep until the next probe is due, not the first
+
+    def _wake(self) -> None:
+        if self._opened is not None:
+            self._opened.set()
+            self._opened = None
+
+    def reset(self) -> None:
+        """Forget every wait and waiter (the client moved to another event loop)."""
+        self._until = 0.0
+        self._probe_at = math.inf
+        self._probing = False
+        self._opened = None
+
+    async def wait(self) -> bool:
+        """Sleep until the gate opens. True when this caller goes early, as a probe."""
+        while True:
+            now = self._clock()
+            if now >= self._until:
+                return False
+            if now >= self._probe_at and not self._probing:
+                self._probing = True
+                self.probes += 1
+                return True
+            if self._opened is None:
+                self._opened = asyncio.Event()
+            opened = self._opened
+            pause = min(self._until, self._probe_at if not self._probing else self._until) - now
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(opened.wait(), timeout=max(pause, 0.001))
 
 
 class _RateClock:
     """Successful responses per second over the last *window* seconds (a sliding window).
 
     Until a whole window has passed, the rate is taken over the time since the first
-    success: a burst early in a fixed bucket would otherwise read as a slow server, and
-    an underestimate is slow to undo (the rate then climbs back over seconds), while an
-    overestimate is corrected by the very next 429.
+    success: a burst early in a fixed bucket would otherwise read as a slow server.
     """
 
     def __init__(self, clock: Clock, window: float = 1.0) -> None:
@@ -74,8 +152,8 @@ class _RateClock:
         if times[0] < now - self._window:  # drop one stale entry a call: keeps it bounded
             times.popleft()
 
-    def rate(self, now: float | None = None) -> float:
-        now = self._clock() if now is None else now
+    def rate(self) -> float:
+        now = self._clock()
         times = self._times
         while times and times[0] < now - self._window:
             times.popleft()
@@ -84,12 +162,18 @@ class _RateClock:
         span = min(self._window, max(0.05, now - self._first))
         return len(times) / span
 
+    def reset(self) -> None:
+        self._times.clear()
+        self._first = None
+
 
 class AdaptiveRateLimiter:
     """A token bucket whose rate adapts to 429s (CUBIC, as in botocore's adaptive mode).
 
     ``acquire()`` is free until the first throttle; after that it paces requests at
-    :attr:`rate` per second.
+    :attr:`rate` per second. It switches itself off again (:attr:`enabled` false) once
+    ``relax_after`` seconds have passed with no 429 and no caller held back: a
+    long-lived client is never slower than a fresh one once the limit is gone.
     """
 
     MIN_RATE = 0.5
@@ -98,37 +182,55 @@ class AdaptiveRateLimiter:
         self,
         clock: Clock = time.monotonic,
         *,
-        beta: float = 0.7,
+        beta: float = 0.9,
         scale: float = 0.4,
+        relax_after: float = 2.0,
     ) -> None:
         self._clock = clock
         self._beta = beta
         self._scale = scale
+        self._relax_after = relax_after
         self._measured = _RateClock(clock)
         self.enabled = False
-        """Whether requests are paced (from the first 429 on)."""
+        """Whether requests are paced (from a 429 until the limit is relaxed)."""
         self.rate = math.inf
         """The pace, in requests per second (infinite while not enabled)."""
         self._w_max = 0.0
         self._k = 0.0
-        self._last_throttle = clock()
+        self._last_throttle = -math.inf
+        self._last_held = -math.inf
         self._tokens = 0.0
         self._last_refill = clock()
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
         self.throttles = 0
         """How many 429s were fed back."""
+        self.relaxed = 0
+        """How many times the limiter switched itself off after 429s stopped."""
 
     async def acquire(self) -> None:
         """Wait for a token (no wait while the limiter is off)."""
-        if not self.enabled:
+        if not self.enabled or self._relax():
             return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:  # first come, first served
-            while True:
+            while self.enabled:
                 self._refill()
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
+                self._last_held = self._clock()
                 await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def _relax(self) -> bool:
+        """Switch off when neither 429s nor held callers were seen for ``relax_after``."""
+        now = self._clock()
+        if now - max(self._last_throttle, self._last_held) < self._relax_after:
+            return False
+        self.enabled = False
+        self.rate = math.inf
+        self.relaxed += 1
+        return True
 
     def _refill(self) -> None:
         now = self._clock()
@@ -143,32 +245,38 @@ class AdaptiveRateLimiter:
         self._measured.record()
         if not self.enabled:
             return
-        measured = self._measured.rate()
         elapsed = self._clock() - self._last_throttle
-        cubic = self._scale * (elapsed - self._k) ** 3 + self._w_max
-        self._set_rate(min(cubic, 2 * measured) if measured > 0 else cubic)
+        self._set_rate(self._scale * (elapsed - self._k) ** 3 + self._w_max)
 
     def on_throttle(self) -> None:
         """Feed back a 429: cut the rate to ``beta`` times what the server sustained."""
         self.throttles += 1
-        measured = self._measured.rate()
         now = self._clock()
+        if self.enabled and now - self._last_throttle < 0.1:
+            return  # one burst of 429s is one signal, not many
+        measured = self._measured.rate()
         if measured <= 0:
             measured = self.rate if self.enabled else self.MIN_RATE
         base = min(measured, self.rate) if self.enabled else measured
-        if self.enabled and now - self._last_throttle < 0.1:
-            return  # one burst of 429s is one signal, not many
         self._w_max = base
         self._k = (base * (1 - self._beta) / self._scale) ** (1 / 3)
         self._last_throttle = now
-        if self.enabled:
-            self._set_rate(base * self._beta)
-        else:  # switch on with an empty bucket (refilling at an infinite rate is no rate)
+        if not self.enabled:  # switch on with an empty bucket: an infinite rate is no rate
             self.enabled = True
             self._last_refill = now
             self._tokens = 0.0
-            self.rate = max(self.MIN_RATE, base * self._beta)
+            self.rate = math.inf
+        self._set_rate(base * self._beta)
+
+    def reset(self) -> None:
+        """Switch off and forget everything measured (the client moved to another loop)."""
+        self.enabled = False
+        self.rate = math.inf
+        self._lock = None
+        self._last_throttle = self._last_held = -math.inf
+        self._measured.reset()
 
     def _set_rate(self, rate: float) -> None:
-        self._refill()
+        if math.isfinite(self.rate):
+            self._refill()
         self.rate = max(self.MIN_RATE, rate)

@@ -1,35 +1,41 @@
-"""The retry policy: what is retried, how long to wait, when to give up. All of it.
+"""The retry loop and its policy: what is retried, how long to wait, when to give up.
 
-Retried: connection errors, timeouts, and the statuses 408, 429, 500, 502, 503, 504.
-Never other 4xx, never bad input. Each call gets a fresh tenacity ``AsyncRetrying``:
+Every API call runs through :func:`run`, one loop that owns all of it:
 
-- bounded by attempts (``max_retries``, default 3) AND by time (``deadline``, default
-  60 s from the first attempt: a retry that would start later is not made);
-- exponential backoff with full jitter (a random wait between 0 and
-  ``initial_backoff * 2**n``, capped at ``max_backoff``);
-- ``Retry-After`` (seconds, an HTTP date, or ``retry-after-ms``) is obeyed instead, up to
-  ``max_retry_after``; a longer one fails fast with the
-  :class:`~asyncbyok.errors.RateLimitError`, rather than sleeping for minutes;
-- a client-wide :class:`RetryBudget`: each retry of an error spends tokens and each
-  success earns one back, so thousands of tasks facing a dead server stop retrying
-  together instead of multiplying its load. 429s spend nothing: the server said when to
-  come back, and the :class:`~asyncbyok.pacing.BackoffGate` makes everyone wait for it.
+- the first attempt is cheap: nothing but a ``try`` until something fails;
+- retried: connection errors, timeouts, and the statuses 408, 429, 500, 502, 503, 504,
+  never other 4xx, never bad input;
+- bounded by attempts (``max_retries``, default 3; 429s may have their own count) AND by
+  one deadline for the whole call (``deadline``, default 60 s from the first attempt):
+  no retry starts after it, no attempt runs past it, and lookups made on the call's
+  behalf (safe create, safe delete) end by it too;
+- exponential backoff with full jitter, tenacity's ``wait_random_exponential``;
+- ``Retry-After`` (seconds, fractions, an HTTP date, or ``retry-after-ms``) is obeyed
+  instead, up to ``max_retry_after``; a longer one fails fast. The wait is taken at the
+  client-wide :class:`~asyncbyok.pacing.BackoffGate`, so every call of the client waits
+  for the moment the server named; the gate is shut only when a retry will be made;
+- a client-wide :class:`RetryBudget`: each retry of an error spends tokens, after the
+  decision to retry, and each success earns them back, so thousands of tasks facing a
+  dead server stop retrying together instead of multiplying its load. 429s spend nothing;
+- writes whose outcome may be unknown (a create or delete that failed after it was sent)
+  pass a :class:`Reconciliation`: once an attempt may have committed, every later resend
+  is preceded by a lookup, and a lookup that finds the result ends the call with it.
 
-Retries are visible: each logs a line on the ``asyncbyok`` logger, and calls the client's
+Retries are visible: each logs a line on the ``asyncbyok`` logger and calls the client's
 ``on_retry`` hook with a :class:`RetryEvent`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
-import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_any
-from tenacity.stop import stop_after_attempt, stop_base
+from tenacity import RetryCallState, stop_before_delay, wait_random_exponential
 
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
@@ -43,18 +49,35 @@ from ._constants import (
     RETRY_TIMEOUT_COST,
     RETRYABLE_STATUSES,
 )
+from ._headers import parse_retry_after
 from .errors import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     RateLimitError,
-    parse_retry_after,
 )
 from .pacing import BackoffGate
 
-__all__ = ["RetryBudget", "RetryEvent", "RetryPolicy", "make_retrying", "server_retry_after"]
+__all__ = [
+    "Reconciliation",
+    "RetryBudget",
+    "RetryEvent",
+    "RetryPolicy",
+    "call_deadline",
+    "run",
+    "server_retry_after",
+]
 
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 logger = logging.getLogger("asyncbyok")
+
+# The deadline (a time.monotonic() reading) of the call a lookup is made for: calls made
+# inside a lookup end by it, whatever their own policy says.
+_OUTER_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "asyncbyok_outer_deadline", default=None
+)
 
 
 @attrs.frozen
@@ -87,8 +110,16 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """Full-jitter exponential backoff before retry number *retry_number* (1-based)."""
-        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (retry_number - 1))
-        return random.uniform(0, ceiling) * self.wait_scale
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.attempt_number = retry_number
+        wait = wait_random_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
+        return wait(state) * self.wait_scale
+
+    def allows(self, *, errors: int, rate_limits: int) -> bool:
+        """Whether the counts of retries so far (429s apart) allow one more."""
+        if self.rate_limit_retries is None:
+            return errors + rate_limits <= self.max_retries
+        return errors <= self.max_retries and rate_limits <= self.rate_limit_retries
 
 
 def server_retry_after(exc: BaseException) -> float | None:
@@ -97,15 +128,30 @@ def server_retry_after(exc: BaseException) -> float | None:
     ``retry-after-ms`` (sent by some APIs for sub-second precision) wins over
     ``Retry-After``.
     """
+    return _server_wait(exc)[0]
+
+
+def _server_wait(exc: BaseException) -> tuple[float | None, bool]:
+    """(seconds, coarse): the server's wait, and whether it came as whole seconds."""
     if not isinstance(exc, APIStatusError):
-        return None
-    headers: Mapping[str, str] = {k.lower(): v for k, v in exc.headers.items()}
-    millis = parse_retry_after(headers.get("retry-after-ms"))
+        return None, False
+    headers: Mapping[str, str] = exc.headers
+    millis = parse_retry_after(_header(headers, "retry-after-ms"))
     if millis is not None:
-        return millis / 1000
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        return exc.retry_after
-    return parse_retry_after(headers.get("retry-after"))
+        return millis / 1000, False
+    text = _header(headers, "retry-after")
+    seconds = parse_retry_after(text)
+    if seconds is None:
+        return None, False
+    return seconds, text is not None and text.strip().isdigit()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        value = lowered.get(name)
+    return value
 
 
 class RetryBudget:
@@ -132,6 +178,7 @@ class RetryBudget:
         self.exhausted = 0  # retries refused for lack of tokens
 
     def cost_of(self, exc: BaseException) -> float:
+        """What a retry after *exc* costs: nothing after a 429, more after a timeout."""
         if isinstance(exc, RateLimitError):
             return 0.0
         return self.timeout_cost if isinstance(exc, APITimeoutError) else self.retry_cost
@@ -145,6 +192,7 @@ class RetryBudget:
         return True
 
     def refund(self, amount: float) -> None:
+        """Give back *amount* tokens, up to the capacity."""
         self.tokens = min(self.capacity, self.tokens + amount)
 
 
@@ -156,114 +204,176 @@ class RetryEvent:
     url: str
     attempt: int  # the attempt that failed, 1-based
     error: BaseException
-    wait: float  # seconds until the next attempt
+    wait: float  # seconds until the next attempt (at most: the gate may open earlier)
 
 
-class _stop_when_out_of_budget(stop_base):
-    """Last in the stop chain: spends the retry's tokens, or stops when there are none."""
+class Reconciliation(Protocol[R_co]):
+    """What a write whose outcome may be unknown tells the retry loop.
 
-    def __init__(self, budget: RetryBudget, spent: list[float]) -> None:
-        self.budget = budget
-        self.spent = spent
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        assert retry_state.outcome is not None
-        cost = self.budget.cost_of(retry_state.outcome.exception() or Exception())
-        if not self.budget.try_spend(cost):
-            return True
-        self.spent.append(cost)
-        return False
-
-
-class _stop_before_deadline(stop_base):
-    """Stop when the next attempt would start after *deadline* seconds from *started*."""
-
-    def __init__(self, started: float, deadline: float) -> None:
-        self.started = started
-        self.deadline = deadline
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        next_start = time.monotonic() + retry_state.upcoming_sleep
-        return next_start - self.started >= self.deadline
-
-
-class _stop_after_rate_limits(stop_base):
-    """Counts 429s against ``rate_limit_retries`` and other errors against ``max_retries``."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-        self.errors = 0
-        self.rate_limits = 0
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        assert retry_state.outcome is not None
-        if isinstance(retry_state.outcome.exception(), RateLimitError):
-            self.rate_limits += 1
-            limit = self.policy.rate_limit_retries
-            return self.rate_limits > (self.policy.max_retries if limit is None else limit)
-        self.errors += 1
-        return self.errors > self.policy.max_retries
-
-
-def make_retrying(
-    policy: RetryPolicy,
-    *,
-    method: str,
-    url: str,
-    gate: BackoffGate,
-    budget: RetryBudget,
-    spent: list[float],
-    on_retry: Callable[[RetryEvent], Any] | None = None,
-    started: float | None = None,
-) -> AsyncRetrying:
-    """A fresh tenacity ``AsyncRetrying`` for one call.
-
-    The deadline counts from *started* (a ``time.monotonic()`` reading; default: now),
-    so a first attempt made before entering the loop counts too.
-
-    *spent* collects the tokens each retry took from *budget*, so the caller can refund
-    the last one on success.
+    - :meth:`may_have_committed`: whether a failed attempt may nonetheless have done its
+      work (it was sent, and no answer proved otherwise);
+    - :meth:`lookup`: before a resend, find what an earlier attempt did; its result ends
+      the call, ``None`` means "resend". It runs under the call's deadline;
+    - :meth:`settle`: once an earlier attempt may have committed, whether a later
+      attempt's error proves it did (a DELETE's 404), and the call's result if so.
     """
 
-    def wait(retry_state: RetryCallState) -> float:
-        assert retry_state.outcome is not None
-        exc = retry_state.outcome.exception()
-        assert exc is not None
-        server_wait = server_retry_after(exc)
-        if server_wait is not None:
-            gate.defer(server_wait)  # everyone waits for it, not just this call
-            return server_wait
-        return policy.backoff(retry_state.attempt_number)
+    def may_have_committed(self, exc: APIError) -> bool: ...
 
-    def before_sleep(retry_state: RetryCallState) -> None:
-        assert retry_state.outcome is not None
-        exc = retry_state.outcome.exception()
-        assert exc is not None
-        event = RetryEvent(method, url, retry_state.attempt_number, exc, retry_state.upcoming_sleep)
-        logger.info(
-            "retrying %s %s in %.3fs after attempt %d failed: %s",
-            method,
-            url,
-            event.wait,
-            event.attempt,
-            _describe(exc),
-        )
-        if on_retry is not None:
-            on_retry(event)
+    async def lookup(self, *, failed_at: float, attempts: int) -> R_co | None: ...
 
-    stops: list[stop_base] = [_stop_after_rate_limits(policy)]
-    if policy.rate_limit_retries is None:
-        stops.append(stop_after_attempt(policy.max_retries + 1))
-    if policy.deadline is not None:
-        stops.append(_stop_before_deadline(started or time.monotonic(), policy.deadline))
-    stops.append(_stop_when_out_of_budget(budget, spent))
-    return AsyncRetrying(
-        retry=retry_if_exception(policy.is_retryable),
-        wait=wait,
-        stop=stop_any(*stops),
-        before_sleep=before_sleep,
-        reraise=True,
+    def settle(self, exc: APIError, *, attempts: int) -> R_co | None: ...
+
+
+def call_deadline() -> float | None:
+    """The deadline (a ``time.monotonic()`` reading) of the call a lookup works for."""
+    return _OUTER_DEADLINE.get()
+
+
+async def run(
+    send: Callable[[int, float | None], Awaitable[R]],
+    *,
+    policy: RetryPolicy,
+    gate: BackoffGate,
+    budget: RetryBudget,
+    method: str,
+    url: str,
+    started: float,
+    on_retry: Callable[[RetryEvent], Any] | None = None,
+    reconcile: Reconciliation[R] | None = None,
+) -> R:
+    """Run one call: ``send(attempt, deadline)`` until it succeeds or the policy stops.
+
+    *send* makes attempt number ``attempt`` (1-based), ending by ``deadline`` (a
+    ``time.monotonic()`` reading, or ``None``), and raises an
+    :class:`~asyncbyok.errors.APIError` on failure. The error raised at the end is the
+    last attempt's, with ``attempts`` set to the number of attempts sent.
+    """
+    deadline = _deadline(policy, started)
+    try:
+        result = await send(1, deadline)  # the common case: no state, no tenacity
+    except APIError as exc:
+        failure = _Failure(policy, gate, budget, method, url, started, deadline, on_retry)
+        return await failure.retry(send, exc, reconcile)
+    budget.refund(budget.success_refund)
+    return result
+
+
+@attrs.define
+class _Failure:
+    """A call whose first attempt failed: what attempts 2 and later need."""
+
+    policy: RetryPolicy
+    gate: BackoffGate
+    budget: RetryBudget
+    method: str
+    url: str
+    started: float
+    deadline: float | None
+    on_retry: Callable[[RetryEvent], Any] | None
+
+    async def retry(
+        self,
+        send: Callable[[int, float | None], Awaitable[R]],
+        error: APIError,
+        reconcile: Reconciliation[R] | None,
+    ) -> R:
+        """Attempts 2 and later; *error* is attempt 1's."""
+        policy, gate, budget, started, deadline = (
+            self.policy, self.gate, self.budget, self.started, self.deadline
+        )  # fmt: skip
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.start_time = started
+        stop = stop_before_delay(deadline - started) if deadline is not None else None
+        attempt, errors, rate_limits, spent = 1, 0, 0, budget.success_refund
+        ambiguous = False
+        while True:
+            failed_at = time.monotonic()
+            if reconcile is not None:
+                if ambiguous:
+                    settled = reconcile.settle(error, attempts=attempt)
+                    if settled is not None:
+                        budget.refund(spent)
+                        return settled
+                ambiguous = ambiguous or reconcile.may_have_committed(error)
+            # The decision: retryable, counts, deadline, then (and only then) the budget.
+            server_wait, coarse = _server_wait(error)
+            if isinstance(error, RateLimitError):
+                rate_limits += 1
+            else:
+                errors += 1
+            wait = server_wait if server_wait is not None else policy.backoff(errors + rate_limits)
+            state.attempt_number = attempt
+            state.outcome_timestamp = failed_at
+            state.upcoming_sleep = wait
+            if (
+                not policy.is_retryable(error)
+                or not policy.allows(errors=errors, rate_limits=rate_limits)
+                or (stop is not None and stop(state))
+                or not budget.try_spend(cost := budget.cost_of(error))
+            ):
+                error.attempts = attempt
+                raise error
+            spent = cost
+            _announce(RetryEvent(self.method, self.url, attempt, error, wait), self.on_retry)
+            if server_wait is not None:
+                gate.defer(server_wait, coarse=coarse)  # everyone waits for it; send waits too
+            else:
+                await asyncio.sleep(wait)
+            if ambiguous:
+                assert reconcile is not None
+                found = await _lookup(reconcile, error, failed_at, attempt, deadline)
+                if found is not None:
+                    budget.refund(spent)
+                    return found
+            attempt += 1
+            try:
+                result = await send(attempt, deadline)
+            except APIError as exc:
+                error = exc
+                continue
+            budget.refund(spent)
+            return result
+
+
+async def _lookup(
+    reconcile: Reconciliation[R],
+    error: APIError,
+    failed_at: float,
+    attempts: int,
+    deadline: float | None,
+) -> R | None:
+    """The reconciliation's lookup, under the call's deadline; its failure is the write's."""
+    token = _OUTER_DEADLINE.set(deadline)
+    try:
+        return await reconcile.lookup(failed_at=failed_at, attempts=attempts)
+    except APIError as lookup_error:
+        # The write's own error tells the truth (a create that may exist), not the read's.
+        error.attempts = attempts
+        raise error from lookup_error
+    finally:
+        _OUTER_DEADLINE.reset(token)
+
+
+def _deadline(policy: RetryPolicy, started: float) -> float | None:
+    own = None if policy.deadline is None else started + policy.deadline
+    outer = _OUTER_DEADLINE.get()
+    if outer is None:
+        return own
+    return outer if own is None else min(own, outer)
+
+
+def _announce(event: RetryEvent, on_retry: Callable[[RetryEvent], Any] | None) -> None:
+    logger.info(
+        "retrying %s %s in up to %.3fs after attempt %d failed: %s",
+        event.method,
+        event.url,
+        event.wait,
+        event.attempt,
+        _describe(event.error),
     )
+    if on_retry is not None:
+        on_retry(event)
 
 
 def _describe(exc: BaseException) -> str:

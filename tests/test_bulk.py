@@ -110,7 +110,11 @@ async def test_stop_event_finishes_in_flight_and_returns(
             stop.set()
 
     results = await create_many(
-        client.byok, _requests(100), concurrency=2, on_progress=on_progress, stop=stop
+        client.byok.with_raw_response.create,
+        _requests(100),
+        concurrency=2,
+        on_progress=on_progress,
+        stop=stop,
     )
     assert len(results) == 100
     ok = [r for r in results if r.ok]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from asyncbyok.pacing import AdaptiveRateLimiter, BackoffGate
 
 
@@ -45,7 +47,7 @@ def test_limiter_is_off_until_the_first_throttle_then_cuts_and_recovers() -> Non
     limiter.on_throttle()
     assert limiter.enabled
     cut = limiter.rate
-    assert 50 <= cut <= 90  # ~0.7 x the measured ~100/s
+    assert 80 <= cut <= 95  # 0.9 x the measured ~100/s
     limiter.on_throttle()  # same burst: one signal
     assert limiter.rate == cut
     for _ in range(300):
@@ -55,13 +57,19 @@ def test_limiter_is_off_until_the_first_throttle_then_cuts_and_recovers() -> Non
 
 
 async def test_limiter_paces_acquires() -> None:
-    limiter = AdaptiveRateLimiter()
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(100):  # 100 successes a second
+        clock.now += 0.01
+        limiter.on_success()
     limiter.on_throttle()
-    limiter._set_rate(100.0)
-    start = time.monotonic()
-    for _ in range(11):
-        await limiter.acquire()
-    assert time.monotonic() - start >= 0.09  # ten intervals of 10 ms
+    assert 85 <= limiter.rate <= 95
+    with pytest.raises(asyncio.TimeoutError):  # the bucket starts empty: no token yet
+        await asyncio.wait_for(limiter.acquire(), 0.05)
+    clock.now += 1.05 / limiter.rate
+    await asyncio.wait_for(limiter.acquire(), 1)  # one interval later, one token
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(limiter.acquire(), 0.05)
 
 
 async def test_switching_on_starts_with_an_empty_bucket() -> None:
