@@ -48,10 +48,24 @@ class Page:
         """Whether keys follow this page (by ``total_count`` at the time it was fetched)."""
         return bool(self.data) and self.offset + len(self.data) < self.total_count
 
-    async def next_page(self) -> Page:
-        """Fetch the page after this one; raises ``StopAsyncIteration`` if there is none."""
+    async def next_page(self) -> Page | None:
+        """Fetch the page after this one, or return ``None`` when this is the last.
+
+        ``None``, not an exception, so that walking page by page is one loop anywhere,
+        async generators included (where a ``StopAsyncIteration`` would become a
+        ``RuntimeError``)::
+
+            page = await client.byok.list(limit=50)
+            while page is not None:
+                ...
+                page = await page.next_page()
+
+        openai-python's ``get_next_page()`` raises instead; the official OpenRouter
+        SDK's ``next()`` returns ``None``, as this does. A page built without a way to
+        fetch (not by a client) has no next page either.
+        """
         if not self.has_next_page() or self._fetch is None:
-            raise StopAsyncIteration
+            return None
         return await self._fetch(self.offset + len(self.data), self.limit)
 
     def __iter__(self) -> Any:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from asyncbyok import Client, CreateBYOKKeyRequest
+from asyncbyok import Client, CreateBYOKKeyRequest, Page
 from asyncbyok.emulator import Emulator, FaultConfig, Faults
 
 
@@ -38,9 +37,30 @@ async def test_await_gives_the_first_page(client: Client, emulator: Emulator) ->
     third = await second.next_page()
     assert len(third.data) == 20
     assert not third.has_next_page()
-    with pytest.raises(StopAsyncIteration):
-        await third.next_page()
+    assert await third.next_page() is None  # the end: None, not an exception
     assert [k.name for k in second.data][:1] == ["openai-00050"]
+
+
+async def test_next_page_walks_to_the_end_inside_an_async_generator(
+    client: Client, emulator: Emulator
+) -> None:
+    await _fill(emulator, 120)
+
+    async def pages() -> AsyncIterator[Page]:
+        page: Page | None = await client.byok.list(limit=50)
+        while page is not None:
+            yield page
+            page = await page.next_page()  # a StopAsyncIteration here was a RuntimeError
+
+    walked = [page async for page in pages()]
+    assert [(p.offset, len(p.data)) for p in walked] == [(0, 50), (50, 50), (100, 20)]
+    assert [k.name for p in walked for k in p.data] == [f"openai-{i:05d}" for i in range(120)]
+
+
+async def test_a_page_made_by_hand_has_no_next_page() -> None:
+    page = Page(data=[], total_count=10, offset=0, limit=5)
+    assert not page.has_next_page()
+    assert await page.next_page() is None
 
 
 async def test_iteration_lists_everything_in_order(client: Client, emulator: Emulator) -> None:
