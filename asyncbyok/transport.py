@@ -6,8 +6,10 @@ error translation.
 and asyncio failure becomes :class:`~asyncbyok.errors.APIConnectionError` or
 :class:`~asyncbyok.errors.APITimeoutError` in :func:`translate_error`, and nowhere else.
 
-aiohttp is imported when the first request is sent, not with this module: ``import
-asyncbyok`` stays quick for programs (and the command's ``--help``) that never send.
+aiohttp is imported when a transport is made (with its client), not with this module:
+``import asyncbyok`` stays quick for programs (and the command's ``--help``) that never
+make a client. Not later, at the first request: importing aiohttp takes about 0.1 s,
+which would stall a running event loop, while a client is most often made at startup.
 
 Event loops. An aiohttp session, its connections and an :class:`asyncio.Semaphore` belong
 to the loop that made them. The transport keeps them per loop (a *generation*) and
@@ -171,7 +173,7 @@ class Transport:
     ``limits.max_connections`` at once.
 
     The session is created lazily, inside the running event loop, on the first request:
-    building a client does no I/O, and does not import aiohttp. A session passed in is
+    building a client does no I/O. A session passed in is
     used as it is and never closed here; it belongs to its event loop, so a transport
     given one cannot follow its user to another loop.
 
@@ -187,6 +189,8 @@ class Transport:
     def __init__(
         self, *, limits: Limits | None = None, session: aiohttp.ClientSession | None = None
     ) -> None:
+        import aiohttp  # noqa: F401 - loaded now, outside the loop's hot path (see above)
+
         self.limits = limits or Limits()
         self._given = session
         self._state: _LoopState | None = None
