@@ -284,9 +284,10 @@ class _Reader:
         version = data["version"]
         if version in SUPPORTED_VERSIONS and not isinstance(version, bool):
             return
-        shown = "(not shown)" if isinstance(version, str) and looks_like_key(version) else version
+        hidden = isinstance(version, str) and looks_like_key(version)
+        shown = "(not shown)" if hidden else repr(version)
         self.fail(
-            "version", f"unsupported manifest version {shown!r} (supported versions: {supported})"
+            "version", f"unsupported manifest version {shown} (supported versions: {supported})"
         )
 
     def _missing_keys(self, mode: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -280,15 +280,10 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
 
     from .failure import fail, failure_of
 
-    if settings.debug:  # the client logs each request: method, URL, status (never a key)
-        import logging
-        import sys
-
-        logging.basicConfig(stream=sys.stderr, format="%(name)s: %(message)s")
-        logging.getLogger("asyncbyok").setLevel(logging.DEBUG)
     _note_option_secrets(settings)
     try:
-        code = asyncio.run(main())
+        with _debug_logging(settings.debug):
+            code = asyncio.run(main())
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
     except KeyboardInterrupt:
@@ -298,3 +293,37 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
     except Exception as exc:
         fail(settings, failure_of(exc, debug=settings.debug), exc=exc)
     raise click.exceptions.Exit(code)
+
+
+@contextlib.contextmanager
+def _debug_logging(enabled: bool) -> Iterator[None]:
+    """With ``--debug``, the client's log (method, URL, status; never a key) on stderr,
+    for this run only: a command run in-process leaves the logging set-up as it was."""
+    if not enabled:
+        yield
+        return
+    import logging
+    import sys
+
+    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+        """Whatever ``sys.stderr`` is now (tests and embedders swap it)."""
+
+        @property
+        def stream(self) -> Any:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _: Any) -> None:
+            pass
+
+    logger = logging.getLogger("asyncbyok")
+    handler = CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

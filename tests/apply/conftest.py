@@ -31,11 +31,20 @@ async def client(emu: Emulator) -> AsyncIterator[asyncbyok.Client]:
 ManifestFactory = Callable[..., Manifest]
 
 
+def versioned(text: str) -> str:
+    """*text* (dedented) with ``version: 1`` added at the end when it has no version, so
+    the line numbers the tests check stay those of the text as written."""
+    text = textwrap.dedent(text)
+    if "version:" in text or not text.strip() or text.lstrip()[0] in "[{-":
+        return text
+    return text.rstrip("\n") + "\nversion: 1\n"
+
+
 @pytest.fixture
 def manifest() -> ManifestFactory:
     """``manifest(yaml_text, env={...}, **options)``: a checked manifest from dedented text."""
 
     def make(text: str, env: Mapping[str, str] | None = None, **options: object) -> Manifest:
-        return parse_manifest(textwrap.dedent(text), env=env or {}, **options)  # type: ignore[arg-type]
+        return parse_manifest(versioned(text), env=env or {}, **options)  # type: ignore[arg-type]
 
     return make

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,10 @@ import pytest
 from asyncbyok import UNSET, ValidationError
 from asyncbyok.apply import fake_key, load_manifest, parse_manifest
 
-from .conftest import WS_A, ManifestFactory
+from .conftest import WS_A, ManifestFactory, versioned
 
+START = "start the manifest with `version: 1` (supported versions: 1)"
+ONLY_1 = "(supported versions: 1)"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RAW = "sk-proj-secret-0000AbCd"
 
@@ -21,7 +22,7 @@ def errors_of(text: str, **options: object) -> dict[str, str]:
     """``{path: message}`` of the ValidationError parsing *text* raises."""
     options.setdefault("env", {"K": RAW})
     with pytest.raises(ValidationError) as info:
-        parse_manifest(textwrap.dedent(text), **options)  # type: ignore[arg-type]
+        parse_manifest(versioned(text), **options)  # type: ignore[arg-type]
     return {e.path: e.message for e in info.value.errors}
 
 
@@ -98,7 +99,9 @@ def test_every_error_at_once_with_paths_and_lines() -> None:
 
 def test_error_message_names_the_source_and_reads_well(tmp_path: Path) -> None:
     path = tmp_path / "fleet.yaml"
-    path.write_text("keys:\n  - name: a\n    provider: openai\n    key_env: MISSING_VAR\n")
+    path.write_text(
+        "keys:\n  - name: a\n    provider: openai\n    key_env: MISSING_VAR\nversion: 1\n"
+    )
     with pytest.raises(ValidationError) as info:
         load_manifest(path, env={})
     assert info.value.subject == str(path)
@@ -141,16 +144,24 @@ def test_defaults_errors_are_reported_once_not_per_entry() -> None:
 @pytest.mark.parametrize(
     ("text", "path", "message"),
     [
-        ("keys: {}", "keys", "line 1: must be a list of credentials (a dict)"),
-        ("version: 2\nkeys: []", "version", "line 1: must be 1, not 2"),
+        ("version: 1\nkeys: {}", "keys", "line 2: must be a list of credentials (a dict)"),
+        ("keys: []", "version", f"line 1: is required: {START}"),
+        ("version: 2\nkeys: []", "version", f"line 1: unsupported manifest version 2 {ONLY_1}"),
+        ("version: '1'\nkeys: []", "version", f"line 1: unsupported manifest version '1' {ONLY_1}"),
+        (f"version: {RAW}\nkeys: []", "version",
+         f"line 1: unsupported manifest version (not shown) {ONLY_1}"),
         ("", "$", "must be a mapping with a 'keys' list, not an empty document"),
         ("- a\n- b", "$", "line 1: must be a mapping with a 'keys' list, not list"),
-        ("keys:\n  - 5", "keys[0]", "line 2: must be a mapping, not int"),
+        ("version: 1\nkeys:\n  - 5", "keys[0]", "line 3: must be a mapping, not int"),
         ("keys: [a\n", "$", "line 2: expected ',' or ']', but got '<stream end>' (not valid YAML)"),
+        ("version: 1\nmissing_keys: skip\nkeys: []", "missing_keys",
+         "line 2: must be error or keep"),
     ],
-)
+)  # fmt: skip
 def test_shape_errors(text: str, path: str, message: str) -> None:
-    assert errors_of(text) == {path: message}
+    with pytest.raises(ValidationError) as info:
+        parse_manifest(text, env={})
+    assert {e.path: e.message for e in info.value.errors} == {path: message}
 
 
 def test_duplicate_identities_and_duplicate_yaml_keys() -> None:
@@ -192,46 +203,77 @@ def test_inline_keys_are_refused_unless_allowed(manifest: ManifestFactory) -> No
 
 def test_key_reference_errors_name_the_entry_not_the_value() -> None:
     errors = errors_of(
-        """\
-        defaults: {provider: openai}
+        f"""\
+        defaults: {{provider: openai}}
         keys:
-          - {name: a}
-          - {name: b, key_env: K, key_file: f}
-          - {name: c, key_env: EMPTY}
-          - {name: d, key_file: missing.txt}
-          - {name: e, key_env: 42}
+          - {{name: a}}
+          - {{name: b, key_env: K, key_file: f}}
+          - {{name: c, key_env: EMPTY}}
+          - {{name: d, key_file: missing.txt}}
+          - {{name: e, key_env: 42}}
+          - {{name: f, key_env: SPACED}}
+          - {{name: g, key_env: {RAW}}}
+          - {{name: h, key_env: not a name}}
+          - {{name: i, key_file: {RAW}}}
         """,
-        env={"K": RAW, "EMPTY": "  "},
+        env={"K": RAW, "EMPTY": "  ", "SPACED": f" {RAW}"},
         base_dir="/nonexistent",
     )
+    raw_key = "looks like a raw key, not an environment variable name (the value is not shown)"
     assert errors == {
         "keys[0].key_env": "line 3: one of key_env, key_file or key is required",
         "keys[1].key_file": "line 4: only one of key_env, key_file or key may be given",
-        "keys[2].key_env": "line 5: environment variable EMPTY is empty",
+        "keys[2].key_env": "line 5: the key in environment variable EMPTY is empty",
         "keys[3].key_file": "line 6: key file /nonexistent/missing.txt does not exist",
         "keys[4].key_env": "line 7: must be an environment variable name",
+        "keys[5].key_env": "line 8: the key in environment variable SPACED has leading or "
+        "trailing whitespace (only one final newline is removed)",
+        "keys[6].key_env": f"line 9: {raw_key}; put the key in a variable and name it here",
+        "keys[7].key_env": f"line 10: {raw_key}; put the key in a variable and name it here",
+        "keys[8].key_file": "line 11: looks like a raw key, not a file path (the value is not "
+        "shown); put the key in a file and name it here",
     }
+    assert RAW not in str(errors)
 
 
 def test_key_file_is_relative_to_the_manifest(tmp_path: Path) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "openai").write_text(RAW + "\n")
     path = tmp_path / "m.yaml"
-    path.write_text("keys: [{name: a, provider: openai, key_file: secrets/openai}]")
+    path.write_text("version: 1\nkeys: [{name: a, provider: openai, key_file: secrets/openai}]")
     m = load_manifest(path)
     assert m.keys[0].raw_key == RAW  # the trailing newline is not part of the key
     assert m.keys[0].key_source == "file secrets/openai"
 
 
+@pytest.mark.parametrize(
+    ("content", "key"), [(RAW, RAW), (RAW + "\n", RAW), (RAW + "\r\n", RAW), (RAW + "\n\n", None)]
+)
+def test_key_file_loses_exactly_one_trailing_newline(
+    tmp_path: Path, content: str, key: str | None
+) -> None:
+    (tmp_path / "k").write_bytes(content.encode())
+    text = "version: 1\nkeys: [{name: a, provider: openai, key_file: k}]"
+    if key is not None:
+        assert parse_manifest(text, base_dir=tmp_path).keys[0].raw_key == key
+        return
+    with pytest.raises(ValidationError) as info:
+        parse_manifest(text, base_dir=tmp_path)
+    assert "has leading or trailing whitespace" in str(info.value)
+    assert RAW not in str(info.value)
+
+
 def test_raw_keys_appear_in_no_repr() -> None:
-    m = parse_manifest("keys: [{name: a, provider: openai, key_env: K}]", env={"K": RAW})
+    m = parse_manifest(
+        "{version: 1, keys: [{name: a, provider: openai, key_env: K}]}", env={"K": RAW}
+    )
     assert RAW not in repr(m)
     assert RAW not in str(m.keys[0])
 
 
 def test_fake_keys_only_when_asked_and_deterministic(tmp_path: Path) -> None:
     text = (
-        "keys: [{name: a, provider: openai, key_env: UNSET_VAR},"
+        "version: 1\nkeys: [{name: a, provider: openai, key_env: UNSET_VAR},"
         " {name: b, provider: openai, key_file: nope}]"
     )
     with pytest.raises(ValidationError):
@@ -258,7 +300,8 @@ def test_unknown_provider_is_a_warning_not_an_error(manifest: ManifestFactory) -
 
 def test_json_manifests(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"keys": [{"name": "a", "provider": "openai", "key_env": "K"}]}))
+    entry = {"name": "a", "provider": "openai", "key_env": "K"}
+    path.write_text(json.dumps({"version": 1, "keys": [entry]}))
     assert load_manifest(path, env={"K": RAW}).keys[0].name == "a"
     path.write_text('{"keys": [{"name": "a", "name": "b"}]}')
     with pytest.raises(ValidationError, match="duplicate key 'name'"):
@@ -266,7 +309,7 @@ def test_json_manifests(tmp_path: Path) -> None:
     path.write_text('{"keys": [\n  {"name": "a",}\n]}')
     with pytest.raises(ValidationError, match=r"line 2: .*\(not valid JSON\)"):
         load_manifest(path, env={})
-    path.write_text('{"keys": [{"name": "a", "provider": "openai", "key_env": "K", "x": 1}]}')
+    path.write_text(json.dumps({"version": 1, "keys": [{**entry, "x": 1}]}))
     with pytest.raises(ValidationError) as info:
         load_manifest(path, env={"K": RAW})
     assert [str(e) for e in info.value.errors] == ["keys[0].x: unknown field 'x'"]

@@ -1,4 +1,5 @@
-"""Running the real ``asyncbyok`` command, and an emulator in another process."""
+"""Running the ``asyncbyok`` command: in-process (most tests: fast), or as a real process
+(the few tests about signals, terminals and the installed script)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from click.testing import CliRunner
+
+from asyncbyok.cli import main
 
 _SCRIPT = Path(sys.executable).with_name("asyncbyok")
 
@@ -40,17 +44,28 @@ class Result:
         return json.loads(self.stdout)
 
 
-def asyncbyok(
-    *args: str,
-    env: Mapping[str, str] | None = None,
-    input: str | None = None,
-    timeout: float = 60,
+def asyncbyok(*args: str, env: Mapping[str, str] | None = None, input: str = "") -> Result:
+    """Run ``asyncbyok ARGS`` in this process, as the console script does
+    (``main(args, standalone_mode=False)``); stdin is not a terminal."""
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OPENROUTER_")}
+    overrides.update({"NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
+    with CliRunner().isolation(input=input, env=overrides) as (stdout, stderr, _):
+        code = main(list(args), standalone_mode=False)
+        return Result(
+            code,
+            stdout.getvalue().decode("utf-8", "replace"),
+            stderr.getvalue().decode("utf-8", "replace"),
+        )
+
+
+def asyncbyok_process(
+    *args: str, env: Mapping[str, str] | None = None, input: str = "", timeout: float = 60
 ) -> Result:
-    """Run ``asyncbyok ARGS`` to the end; stdin is not a terminal."""
+    """Run ``asyncbyok ARGS`` as a real process to the end; stdin is not a terminal."""
     done = subprocess.run(
         [*command(), *args],
         env=clean_env(env),
-        input=input if input is not None else "",
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -40,7 +40,7 @@ def team(count: int, extra: str = "") -> str:
     entries = "\n".join(
         f"  - {{name: team-{i:02d}, key_env: OPENAI_KEY{extra}}}" for i in range(count)
     )
-    return f"defaults: {{provider: openai, workspace_id: {WS}}}\nkeys:\n{entries}\n"
+    return f"version: 1\ndefaults: {{provider: openai, workspace_id: {WS}}}\nkeys:\n{entries}\n"
 
 
 def test_plan_apply_then_nothing_to_do(emu: Emulator, conn: list[str], tmp_path: Path) -> None:
@@ -117,6 +117,7 @@ def test_apply_without_yes_and_no_terminal_is_refused(
 
 
 BAD = f"""\
+version: 1
 defaults: {{provider: openai, workspace_id: {WS}}}
 keys:
   - name: ok
@@ -136,7 +137,7 @@ def test_bad_manifest_exits_2_naming_line_and_field_without_a_request(
     result = asyncbyok(command_name, manifest, *yes, *conn, env=ENV)
     assert result.code == 2
     assert result.stderr == (
-        f"Error: {manifest}: keys[1].allowed_models: line 7: must be a list of strings or "
+        f"Error: {manifest}: keys[1].allowed_models: line 8: must be a list of strings or "
         "null, not str\n"
     )
     assert result.stdout == ""
@@ -149,13 +150,13 @@ def test_several_manifest_errors_are_listed_together(conn: list[str], tmp_path: 
     assert result.code == 2
     assert result.stderr.splitlines() == [
         f"Error: {manifest}: 6 errors",
-        "  keys[0].key_env: line 4: environment variable OPENAI_KEY is not set",
-        "  keys[1].key_env: line 6: environment variable OPENAI_KEY is not set",
-        "  keys[1].allowed_models: line 7: must be a list of strings or null, not str",
-        "  keys[1].colour: line 8: unknown field 'colour'",
-        "  keys[2].key_env: line 9: environment variable OPENAI_KEY is not set",
-        "  keys[2].name: line 9: duplicate name 'ok' for provider openai in workspace "
-        f"{WS} (first at keys[0], line 3)",
+        "  keys[0].key_env: line 5: environment variable OPENAI_KEY is not set",
+        "  keys[1].key_env: line 7: environment variable OPENAI_KEY is not set",
+        "  keys[1].allowed_models: line 8: must be a list of strings or null, not str",
+        "  keys[1].colour: line 9: unknown field 'colour'",
+        "  keys[2].key_env: line 10: environment variable OPENAI_KEY is not set",
+        "  keys[2].name: line 10: duplicate name 'ok' for provider openai in workspace "
+        f"{WS} (first at keys[0], line 4)",
     ]
 
 
