@@ -91,16 +91,23 @@ def parse_datetime(value: str) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an RFC 3339 string, not {type(value).__name__}")
     match = _RFC3339.fullmatch(value)
+    shown = value if len(value) <= 40 else value[:40] + "..."
     if match is None:
-        shown = value if len(value) <= 40 else value[:40] + "..."
         raise ValueError(f"not an RFC 3339 timestamp: {shown!r}")
+    try:
+        return _from_match(match)
+    except (ValueError, OverflowError) as exc:  # Feb 30, hour 24, past year 9999 ...
+        raise ValueError(f"not an RFC 3339 timestamp: {shown!r} ({exc})") from None
+
+
+def _from_match(match: re.Match[str]) -> datetime:
     year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
     microsecond = int(((match[7] or "") + "000000")[:6])
     tz = timezone.utc
     if match[9]:
         hours, minutes = int(match[10]), int(match[11])
         if hours > 23 or minutes > 59:
-            raise ValueError(f"offset out of range in {value!r}")
+            raise ValueError("offset out of range")
         offset = timedelta(hours=hours, minutes=minutes)
         if offset:
             tz = timezone(-offset if match[9] == "-" else offset)
