@@ -4,6 +4,8 @@
   is compared with the ``Output`` block the page shows after it.
 - Every console block runs, command by command, and its output is compared with the
   page (ids, times and ports aside: ``docs_samples/matching.py``).
+- Both run inside the test process, each isolated as its own program would be
+  (``docs_samples/inprocess.py``): a fresh interpreter per block cost a minute.
 - Blocks that cannot run here (a real account, a download) say so with
   ``<!-- not-run: reason -->``; their Python still compiles and their ``asyncbyok``
   commands must exist.
