@@ -262,7 +262,7 @@ def _control_app(emulator: Any) -> Any:
             )
         if "faults" in body:
             faults = body["faults"]
-            emulator.set_faults(
+            emulator.faults = (
                 None
                 if faults is None
                 else Faults({op: FaultConfig(**config) for op, config in faults.items()})
