@@ -47,7 +47,7 @@ def render(
     data: dict[str, Any] = unstructure(record.to_model())
     for name in HIDDEN_FIELDS[api_version]:
         data.pop(name, None)
-    data["created_at"] = format_timestamp(record.created_at, timestamp_style, record.id)
+    data["created_at"] = format_timestamp(record.created_at, timestamp_style, record.sort_order)
     return data
 
 

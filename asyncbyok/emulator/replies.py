@@ -32,7 +32,8 @@ TimestampStyle = Literal["z", "utc-offset", "offset", "lower", "fraction", "mixe
 """How the emulator writes ``created_at``: every form is valid RFC 3339, as real servers
 send them. ``"z"`` (the default) ``2025-08-24T10:30:00.123456Z``; ``"utc-offset"``
 ``...+00:00``; ``"offset"`` the same instant at ``-05:30``; ``"lower"`` a lower-case ``t``
-and ``z``; ``"fraction"`` nine fractional digits; ``"mixed"`` one of those per key."""
+and ``z``; ``"fraction"`` nine fractional digits; ``"mixed"`` each of those in turn, by the key's
+``sort_order`` (so five keys of one provider show all five)."""
 TIMESTAMP_STYLES: tuple[TimestampStyle, ...] = (
     "z",
     "utc-offset",
@@ -44,11 +45,11 @@ TIMESTAMP_STYLES: tuple[TimestampStyle, ...] = (
 _INDIA_WEST = timezone(-timedelta(hours=5, minutes=30))  # a half-hour offset, west of UTC
 
 
-def format_timestamp(value: datetime, style: TimestampStyle, key_id: str = "") -> str:
-    """*value* written in *style*; ``"mixed"`` picks a style from *key_id* (stable per key)."""
+def format_timestamp(value: datetime, style: TimestampStyle, n: int = 0) -> str:
+    """*value* written in *style*; ``"mixed"`` takes the *n*-th of the others, in turn."""
     if style == "mixed":
         fixed = TIMESTAMP_STYLES[:-1]
-        style = fixed[sum(key_id.encode()) % len(fixed)]
+        style = fixed[n % len(fixed)]
     utc = value.astimezone(timezone.utc)
     if style == "utc-offset":
         return utc.isoformat()

@@ -11,7 +11,9 @@ import pytest
 
 from asyncbyok import CreateBYOKKeyRequest, UpdateBYOKKeyRequest
 from asyncbyok.emulator import Store, digest_key, mask_key
+from asyncbyok.emulator.store import SETTINGS
 from asyncbyok.labels import label_consistent
+from asyncbyok.models import request_fields
 
 WORKSPACE = "550e8400-e29b-41d4-a716-446655440000"
 OTHER_WORKSPACE = "11111111-2222-3333-4444-555555555555"
@@ -135,3 +137,26 @@ def test_state_file_of_another_version_is_refused(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text('{"version": 99, "records": []}')
     with pytest.raises(ValueError, match="unsupported"):
         store(tmp_path)
+
+
+def test_records_store_every_request_setting_with_the_api_default() -> None:
+    # The settings come from the request models: a field added there is stored here.
+    names = [f.name for f in request_fields(UpdateBYOKKeyRequest) if f.name != "key"]
+    assert list(SETTINGS) == names
+    record = store().create(CreateBYOKKeyRequest(provider="openai", key="sk-raw-000000AbCd"))
+    defaults = {f.name: f.omitted for f in request_fields(UpdateBYOKKeyRequest)[1:]}
+    assert record.settings == defaults == SETTINGS
+    with pytest.raises(AttributeError, match="colour"):
+        record.colour  # noqa: B018
+
+
+def test_a_state_file_from_before_a_field_loads_with_its_default(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    key_id = create(s, name="old", is_byok_only=True)
+    state = json.loads((tmp_path / "state.json").read_text())
+    for record in state["records"]:
+        del record["is_byok_only"]  # written by a release that did not know the field
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    loaded = store(tmp_path).get(key_id)
+    assert loaded is not None
+    assert (loaded.name, loaded.is_byok_only) == ("old", False)
