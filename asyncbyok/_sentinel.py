@@ -15,11 +15,9 @@ checkers narrow ``x: T | Unset`` with ``x is UNSET``.
 from __future__ import annotations
 
 import enum
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
 
-__all__ = ["UNSET", "Unset", "is_set"]
-
-T = TypeVar("T")
+__all__ = ["UNSET", "Unset"]
 
 
 class _UnsetType(enum.Enum):
@@ -39,8 +37,3 @@ Unset = Literal[_UnsetType.UNSET]
 
 UNSET: Final = _UnsetType.UNSET
 """Leave this field out of the request (distinct from ``None``, which sends ``null``)."""
-
-
-def is_set(value: T | Unset) -> bool:
-    """Return whether *value* was given, i.e. is not :data:`UNSET` (``None`` is a value)."""
-    return value is not UNSET

@@ -23,6 +23,7 @@ and the pytest fixture ``byok_emulator``
 from .context import ApiVersion, ReceivedRequest, Stats
 from .faults import FaultConfig, FaultDecision, FaultPlan, Faults
 from .ratelimit import RateLimit
+from .replies import TimestampStyle
 from .server import Emulator, generate_key
 from .store import Record, Store, digest_key, mask_key
 
@@ -38,6 +39,7 @@ __all__ = [
     "Record",
     "Stats",
     "Store",
+    "TimestampStyle",
     "digest_key",
     "generate_key",
     "mask_key",
