@@ -40,14 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._headers import find_request_id, parse_retry_after
+
 if TYPE_CHECKING:
     from .models import BYOKKey
-
-# Header parsing lives in `_headers`; imported here (and re-exported under the old names)
-# for the modules that still import them from `errors`.
-from ._headers import REQUEST_ID_HEADERS as REQUEST_ID_HEADERS
-from ._headers import find_request_id as find_request_id
-from ._headers import parse_retry_after as parse_retry_after
 
 __all__ = [
     "APIConnectionError",

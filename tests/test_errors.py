@@ -122,9 +122,6 @@ def test_request_id_headers_in_any_case() -> None:
     assert find_request_id({"CF-Ray": "b"}) == "b"
     assert find_request_id({"x-openrouter-request-id": "c", "cf-ray": "d"}) == "c"
     assert find_request_id({"content-type": "text/plain"}) is None
-    # Header parsing lives in _headers; errors keeps the old names for old importers.
-    assert e.find_request_id is find_request_id
-    assert e.parse_retry_after is parse_retry_after
 
 
 # Every exception the client raises, importable from the package, and where it sits.
