@@ -9,9 +9,7 @@ field at once. Values of secret fields never appear in messages.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
-
-import attrs
+from typing import Any, Literal, Protocol
 
 from ._constants import ALLOWLIST_MAX_ITEMS
 from ._sentinel import UNSET
@@ -26,14 +24,18 @@ FieldKind = Literal["string", "secret", "boolean", "uuid", "string_list", "api_k
 """What a request field holds; ``secret`` is a string that is never echoed (the raw key)."""
 
 
-@attrs.frozen
-class Rule:
-    """What one request field accepts. ``UNSET`` (left out) is accepted unless ``required``."""
+class Rule(Protocol):
+    """What one request field accepts (``models.RequestField`` is one). ``UNSET`` (left
+    out) is accepted unless ``required``."""
 
-    kind: FieldKind
-    nullable: bool = False
-    required: bool = False
-    max_length: int | None = None
+    @property
+    def kind(self) -> FieldKind: ...
+    @property
+    def nullable(self) -> bool: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def max_length(self) -> int | None: ...
 
 
 def _type_name(value: object) -> str:
@@ -85,6 +87,18 @@ class Checker:
 
     # -- one method per kind of field; UNSET is accepted unless required (field omitted) --
 
+    def _absent(self, path: str, value: Any, *, nullable: bool, required: bool = False) -> bool:
+        """Whether there is no value to check further (UNSET or null), noting what is wrong."""
+        if value is UNSET:
+            if required:
+                self.fail(path, "is required")
+            return True
+        if value is None:
+            if not nullable:
+                self.fail(path, "must not be null (leave it out instead)")
+            return True
+        return False
+
     def string(
         self,
         path: str,
@@ -96,13 +110,9 @@ class Checker:
         secret: bool = False,
         required: bool = False,
     ) -> None:
-        if value is UNSET and required:
-            self.fail(path, "is required")
-        if value is UNSET or (value is None and nullable):
+        if self._absent(path, value, nullable=nullable, required=required):
             return
-        if value is None:
-            self.fail(path, "must not be null (leave it out instead)")
-        elif not isinstance(value, str):
+        if not isinstance(value, str):
             self.fail(path, f"must be a string, not {_type_name(value)}")
         elif non_empty and not value:
             self.fail(path, "must not be empty")
@@ -126,11 +136,9 @@ class Checker:
             self.fail(path, "must not start or end with white space (a newline, a space)")
 
     def boolean(self, path: str, value: Any, *, nullable: bool = False) -> None:
-        if value is UNSET or (value is None and nullable):
+        if self._absent(path, value, nullable=nullable):
             return
-        if value is None:
-            self.fail(path, "must not be null (leave it out instead)")
-        elif not isinstance(value, bool):
+        if not isinstance(value, bool):
             self.fail(path, f"must be true or false, not {_type_name(value)}")
 
     def uuid(self, path: str, value: Any, *, required: bool = False) -> None:

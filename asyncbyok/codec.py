@@ -318,8 +318,13 @@ def _page_structurer(conv: cattrs.Converter) -> Callable[[Any, type], BYOKKeyLis
     return hook
 
 
-def _unstructurer(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    """A model as a JSON object: its wire fields but UNSET ones, then ``extra`` back in."""
+def _unstructurer(
+    conv: cattrs.Converter,
+    cls: type[Any],
+    finish: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> Callable[[Any], dict[str, Any]]:
+    """A model as a JSON object: its wire fields but UNSET ones, then ``extra`` back in;
+    *finish* puts back what decoding took apart (see :func:`_restore_created_at`)."""
     names = wire_fields(cls)
     has_extra = "extra" in attrs.fields_dict(cls)
     unstructure_value = conv.unstructure
@@ -337,35 +342,23 @@ def _unstructurer(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], dic
                 out[name] = value.value
             else:
                 out[name] = unstructure_value(value)
+        if finish is not None:
+            finish(obj, out)
         return out
 
     return hook
 
 
-def _key_unstructurer(conv: cattrs.Converter) -> Callable[[BYOKKey], dict[str, Any]]:
-    fields = _unstructurer(conv, BYOKKey)
-
-    def hook(key: BYOKKey) -> dict[str, Any]:
-        out = fields(key)
-        if key.created_at_raw is not UNSET:
-            out["created_at"] = key.created_at_raw  # exactly what was sent
-        elif key.created_at is None:
-            del out["created_at"]  # nothing was sent
-        return out
-
-    return hook
+def _restore_created_at(key: BYOKKey, out: dict[str, Any]) -> None:
+    if key.created_at_raw is not UNSET:
+        out["created_at"] = key.created_at_raw  # exactly what was sent
+    elif key.created_at is None:
+        del out["created_at"]  # nothing was sent
 
 
-def _page_unstructurer(conv: cattrs.Converter) -> Callable[[BYOKKeyList], dict[str, Any]]:
-    fields = _unstructurer(conv, BYOKKeyList)
-
-    def hook(page: BYOKKeyList) -> dict[str, Any]:
-        out = fields(page)
-        for item in sorted(page.undecodable, key=lambda x: x.index):  # back where they were
-            out["data"].insert(item.index, item.raw)
-        return out
-
-    return hook
+def _restore_undecodable(page: BYOKKeyList, out: dict[str, Any]) -> None:
+    for item in sorted(page.undecodable, key=lambda x: x.index):  # back where they were
+        out["data"].insert(item.index, item.raw)
 
 
 # ---------------------------------------------------------------- the converter
@@ -378,8 +371,10 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(BYOKKey, _key_structurer(conv))
     conv.register_structure_hook(BYOKKeyList, _page_structurer(conv))
     conv.register_structure_hook(DeleteResult, _response_structurer(conv, DeleteResult))
-    conv.register_unstructure_hook(BYOKKey, _key_unstructurer(conv))
-    conv.register_unstructure_hook(BYOKKeyList, _page_unstructurer(conv))
+    conv.register_unstructure_hook(BYOKKey, _unstructurer(conv, BYOKKey, _restore_created_at))
+    conv.register_unstructure_hook(
+        BYOKKeyList, _unstructurer(conv, BYOKKeyList, _restore_undecodable)
+    )
     conv.register_unstructure_hook(DeleteResult, _unstructurer(conv, DeleteResult))
     for request in (CreateBYOKKeyRequest, UpdateBYOKKeyRequest):
         conv.register_unstructure_hook(request, _unstructurer(conv, request))

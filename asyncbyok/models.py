@@ -33,7 +33,7 @@ import attrs
 
 from ._constants import NAME_MAX_LENGTH
 from ._sentinel import UNSET, Unset
-from ._validation import Checker, FieldKind, Rule
+from ._validation import Checker, FieldKind
 
 __all__ = [
     "API_AGES",
@@ -215,33 +215,24 @@ def _redacted(value: object) -> str:
 _FIELD = "asyncbyok.field"  # the attrs metadata key of a request field's description
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RequestField:
     """One field of a request model, as :func:`request_fields` lists it.
 
     ``kind`` is what it holds (``"string"``, ``"secret"`` for the raw key, ``"boolean"``,
     ``"uuid"``, ``"string_list"``, ``"api_key_hashes"``); ``nullable`` whether ``None``
-    (JSON ``null``) is a value; ``required`` whether it must be given; ``since`` the API
-    age that added it; ``omitted`` what the server stores when a create leaves it out
-    (``UNSET`` where there is no fixed answer: ``provider``, ``key``, ``workspace_id``);
-    ``doc`` one line of help; ``attribute`` the attrs attribute (type, default).
+    (JSON ``null``) is a value; ``required`` whether it must be given; ``max_length`` a
+    string's limit; ``since`` the API age that added it; ``omitted`` what the server
+    stores when a create leaves it out (``UNSET`` where there is no fixed answer:
+    ``provider``, ``key``, ``workspace_id``); ``doc`` one line of help. The attrs attribute
+    (type, default) is ``attrs.fields_dict(cls)[field.name]``.
     """
 
     name: str
     kind: FieldKind
     nullable: bool
     required: bool
-    since: ApiAge
-    omitted: Any
-    doc: str
-    attribute: attrs.Attribute[Any] = attrs.field(eq=False, repr=False)
-
-
-@attrs.frozen
-class _Described:
-    """The metadata a request field declares (see :func:`_field`)."""
-
-    rule: Rule
+    max_length: int | None
     since: ApiAge
     omitted: Any
     doc: str
@@ -258,9 +249,16 @@ def _field(
     converter: Any = None,
 ) -> Any:
     """Declare a request field: its check, its API age, and what omitting it means."""
-    rule = Rule(kind, nullable=nullable, required=required, max_length=max_length)
-    omitted: Any = None if nullable else False if kind == "boolean" else UNSET
-    described = _Described(rule, since, omitted, doc)
+    described = RequestField(
+        name="",  # named by request_fields, from the attribute
+        kind=kind,
+        nullable=nullable,
+        required=required,
+        max_length=max_length,
+        since=since,
+        omitted=None if nullable else False if kind == "boolean" else UNSET,
+        doc=doc,
+    )
     return attrs.field(
         default=attrs.NOTHING if required else UNSET,
         converter=converter,
@@ -285,36 +283,18 @@ def request_fields(cls: type[Any]) -> tuple[RequestField, ...]:
     """
     table = _TABLES.get(cls)
     if table is None:
-        table = _TABLES[cls] = _describe(cls)
+        fields = attrs.fields(cls)
+        table = tuple(attrs.evolve(a.metadata[_FIELD], name=a.name) for a in fields)
+        _TABLES[cls] = table
     return table
-
-
-def _describe(cls: type[Any]) -> tuple[RequestField, ...]:
-    fields = []
-    for attribute in attrs.fields(cls):
-        described: _Described = attribute.metadata[_FIELD]
-        rule = described.rule
-        fields.append(
-            RequestField(
-                name=attribute.name,
-                kind=rule.kind,
-                nullable=rule.nullable,
-                required=rule.required,
-                since=described.since,
-                omitted=described.omitted,
-                doc=described.doc,
-                attribute=attribute,
-            )
-        )
-    return tuple(fields)
 
 
 def _check(request: Any) -> None:
     """Check every field of a request against its rule; raise one error naming them all."""
     cls = type(request)
     c = Checker(cls.__name__)
-    for attribute in attrs.fields(cls):
-        c.check(attribute.name, attribute.metadata[_FIELD].rule, getattr(request, attribute.name))
+    for field in request_fields(cls):
+        c.check(field.name, field, getattr(request, field.name))
     # The one rule across fields (the server checks the merged state on update too).
     c.fallback_exclusive(request.is_byok_only, request.is_fallback)
     c.raise_if_any()

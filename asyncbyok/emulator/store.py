@@ -96,15 +96,8 @@ class Record:
 
     def to_model(self) -> BYOKKey:
         """The record as the API returns it (every field, newest included)."""
-        return BYOKKey(
-            id=self.id,
-            provider=self.provider,
-            label=self.label,
-            created_at=self.created_at,
-            workspace_id=self.workspace_id,
-            sort_order=self.sort_order,
-            **self.settings,
-        )
+        fixed = {name: getattr(self, name) for name in _KEY_FIELDS}
+        return BYOKKey(**fixed, **self.settings)
 
     def to_json(self) -> dict[str, Any]:
         """The record for the state file (digest, never a key), its settings flat."""
@@ -123,6 +116,10 @@ class Record:
         if values.get("deleted_at"):
             values["deleted_at"] = parse_datetime(values["deleted_at"])
         return cls(**values)
+
+
+# The record's own fields that a BYOKKey shows as they are (id, provider, label ...).
+_KEY_FIELDS = sorted(attrs.fields_dict(Record).keys() & attrs.fields_dict(BYOKKey).keys())
 
 
 def _now() -> datetime:
