@@ -382,9 +382,8 @@ async def _close_here(state: _LoopState) -> None:
     for task in state.calls:
         if task is current or task.done():
             continue
-        cancelling = getattr(task, "cancelling", None)  # 3.11+
-        if cancelling is not None and cancelling():
-            continue  # already being cancelled (by its caller, or by the client)
+        if _being_cancelled(task):
+            continue  # by its caller (or by the client): it stays a cancellation
         state.cut.add(task)
         task.cancel(_CLOSING)
     if any(task is not current for task in state.calls):
@@ -392,6 +391,19 @@ async def _close_here(state: _LoopState) -> None:
         await state.drained
     await state.close()
     state.unwatch()
+
+
+def _being_cancelled(task: asyncio.Task[Any]) -> bool:
+    """Whether someone has asked to cancel *task* and it has not yet seen it."""
+    cancelling = getattr(task, "cancelling", None)  # 3.11+
+    if cancelling is not None:
+        return bool(cancelling())
+    # 3.10 has no cancelling(): a request not yet delivered shows as the future the task
+    # waits on being cancelled, or as the flag for the task's next step.
+    waiter = getattr(task, "_fut_waiter", None)
+    if waiter is not None and waiter.cancelled():
+        return True
+    return bool(getattr(task, "_must_cancel", False))
 
 
 def _cut_by_close(state: _LoopState, task: asyncio.Task[Any]) -> bool:
