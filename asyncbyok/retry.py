@@ -365,7 +365,7 @@ def _deadline(policy: RetryPolicy, started: float) -> float | None:
 
 def _announce(event: RetryEvent, on_retry: Callable[[RetryEvent], Any] | None) -> None:
     logger.info(
-        "retrying %s %s in up to %.3fs after attempt %d failed: %s",
+        "retrying %s %s in %.3fs after attempt %d failed: %s",
         event.method,
         event.url,
         event.wait,
