@@ -173,9 +173,9 @@ class Transport:
     ``limits.max_connections`` at once.
 
     The session is created lazily, inside the running event loop, on the first request:
-    building a client does no I/O. A session passed in is
-    used as it is and never closed here; it belongs to its event loop, so a transport
-    given one cannot follow its user to another loop.
+    building a client does no I/O. A session passed in is used as it is and never closed
+    here; it belongs to its event loop, so a transport given one cannot follow its user
+    to another loop.
 
     For the client (and anything else keeping per-loop state beside the transport):
 
