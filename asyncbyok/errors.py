@@ -223,7 +223,7 @@ class APIStatusError(APIError):
 
     @property
     def status(self) -> int:
-        """The HTTP status: the same as :attr:`status_code`, under its older name."""
+        """The HTTP status: the same as ``status_code``, under its older name."""
         return self.status_code
 
     def __str__(self) -> str:
@@ -338,7 +338,7 @@ class APIResponseValidationError(APIError):
 
     @property
     def status(self) -> int:
-        """The HTTP status: the same as :attr:`status_code`, under its older name."""
+        """The HTTP status: the same as ``status_code``, under its older name."""
         return self.status_code
 
 
