@@ -121,3 +121,80 @@ async def test_stop_event_finishes_in_flight_and_returns(
     assert 10 <= len(ok) <= 14
     assert all(isinstance(r.error, asyncio.CancelledError) for r in results if not r.ok)
     assert len(emulator.store.live()) == len(ok)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"concurrency": "a"}, "concurrency"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": True}, "concurrency"),
+        ({"on_progress": 3}, "on_progress"),
+        ({"stop": True}, "stop"),
+    ],
+)
+async def test_bulk_arguments_are_checked_before_anything_is_sent(
+    client: Client, emulator: Emulator, kwargs: dict[str, object], path: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        await client.byok.create_many(_requests(3), **kwargs)  # type: ignore[arg-type]
+    assert info.value.paths == [path]
+    assert emulator.store.live() == []
+
+
+async def test_a_broken_progress_callback_loses_no_result(
+    client: Client, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    def on_progress(result: CreateResult) -> None:
+        if result.index % 10 == 3:
+            raise RuntimeError(f"progress bar broke at {result.index}")
+
+    results = await client.byok.create_many(_requests(40), on_progress=on_progress)
+    assert [r.index for r in results] == list(range(40))
+    assert all(r.ok for r in results)
+    broken = [r for r in results if r.progress_error is not None]
+    assert [r.index for r in broken] == [3, 13, 23, 33]
+    assert "progress bar broke" in str(broken[0].progress_error)
+    assert "on_progress raised" in caplog.text
+    assert len(emulator.store.live()) == 40
+
+
+def test_client_resources_and_bulk_import_no_cycle() -> None:
+    import ast
+    import pathlib
+
+    import asyncbyok
+
+    root = pathlib.Path(asyncbyok.__file__).parent
+    modules = {
+        "client": root / "client.py",
+        "resources.byok": root / "resources" / "byok.py",
+        "bulk": root / "bulk.py",
+        "ensure": root / "ensure.py",
+        "safe_create": root / "safe_create.py",
+    }
+
+    def runtime_imports(path: pathlib.Path, package: str) -> set[str]:
+        found: set[str] = set()
+        for node in ast.parse(path.read_text()).body:  # module level only
+            if isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks are for annotations
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: -node.level]  # the package it is relative to
+                name = ".".join([*base[1:], node.module or ""]).strip(".")
+                found.add(name)
+        return found
+
+    graph = {
+        name: runtime_imports(path, "asyncbyok." + name) & set(modules)
+        for name, path in modules.items()
+    }
+
+    def reaches(start: str, goal: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt}))
+            for nxt in graph[start]
+        )
+
+    assert "resources.byok" in graph["client"]  # the client makes its resource
+    assert not [name for name in modules if reaches(name, name)], graph
