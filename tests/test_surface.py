@@ -1,0 +1,58 @@
+"""The public surface: raw and plain methods mirror each other; signatures follow the models."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from asyncbyok import Client, CreateBYOKKeyRequest, UpdateBYOKKeyRequest
+from asyncbyok.models import request_fields
+from asyncbyok.resources.byok import BYOKResource, RawBYOKResource
+
+PUBLIC = sorted(
+    name
+    for name in dir(BYOKResource)
+    if not name.startswith("_") and callable(getattr(BYOKResource, name))
+)
+
+
+def test_the_plain_and_raw_resources_offer_the_same_methods() -> None:
+    raw = sorted(
+        name
+        for name in dir(RawBYOKResource)
+        if not name.startswith("_") and callable(getattr(RawBYOKResource, name))
+    )
+    assert raw == PUBLIC
+    assert {"create", "get", "update", "delete", "list", "list_page", "create_many", "ensure"} <= (
+        set(PUBLIC)
+    )
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_raw_methods_take_the_same_arguments_as_the_plain_ones(name: str) -> None:
+    plain = inspect.signature(getattr(BYOKResource, name))
+    raw = inspect.signature(getattr(RawBYOKResource, name))
+    assert list(plain.parameters.values()) == list(raw.parameters.values())
+
+
+@pytest.mark.parametrize(
+    ("method", "model"),
+    [("create", CreateBYOKKeyRequest), ("update", UpdateBYOKKeyRequest)],
+)
+def test_keyword_arguments_are_the_models_fields(method: str, model: type) -> None:
+    keywords = {
+        p.name: p
+        for p in inspect.signature(getattr(BYOKResource, method)).parameters.values()
+        if p.kind is p.KEYWORD_ONLY
+    }
+    fields = {f.name: f for f in request_fields(model)}
+    assert keywords.keys() == fields.keys()
+    for name, field in fields.items():  # nullable fields accept None, and only those
+        annotation = str(keywords[name].annotation)
+        assert ("None" in annotation) == field.nullable, (name, annotation)
+
+
+async def test_unknown_keywords_are_refused_by_name(client: Client) -> None:
+    with pytest.raises(TypeError, match="colour"):
+        await client.byok.create(provider="openai", key="sk-proj-xyz-AbCd1234", colour="red")  # type: ignore[call-arg]
