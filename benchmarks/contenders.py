@@ -35,6 +35,7 @@ import asyncbyok
 __all__ = [
     "CREATE_CONTENDERS",
     "LIST_CONTENDERS",
+    "PROVIDER",
     "BulkOutcome",
     "CreateFn",
     "ListOutcome",

@@ -19,7 +19,9 @@ benchmark's process. This module is both sides:
       ``{"count": N, "prefix": "preload", "provider": "openai"}``: store N records directly
       (100,000 in about a second, no HTTP);
   ``POST /configure``
-      ``{"rate": R, "burst": B}`` (``rate: null`` for no limit) and/or
+      ``{"rate": R, "burst": B, "kind": "bucket"|"window", "retry_after": FORM}``
+      (a fresh :class:`asyncbyok.emulator.RateLimit`: ``burst``, ``kind``, ``retry_after``
+      and ``window`` optional, with its defaults; ``rate: null`` lifts the limit) and/or
       ``{"faults": {"create": {...FaultConfig fields...}}}`` (``null`` for none).
 
 - :class:`EmulatorProcess` (the benchmark's side) starts that process, reads the printed
@@ -36,6 +38,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -173,8 +176,12 @@ class EmulatorProcess:
             method=method,
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # say what the control port refused, and why
+            detail = exc.read().decode(errors="replace")[:500]
+            raise RuntimeError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
 
     def state(self) -> dict[str, Any]:
         """Records and counters: see :func:`_state`."""
@@ -197,7 +204,12 @@ class EmulatorProcess:
         return int(result["live"])
 
     def configure(self, **settings: Any) -> None:
-        """``rate=``/``burst=`` and/or ``faults={"create": {...}}``: see the module doc."""
+        """``rate=`` (``None``: no limit) with ``burst=``, ``kind=``, ``retry_after=``,
+        ``window=``; and/or ``faults={"create": {...}}``: see the module doc.
+
+        ``configure(rate=200, kind="window", retry_after="none")``: 200 requests in each
+        one-second window, refused with no hint. Every rate limit set starts afresh.
+        """
         self._call("POST", "/configure", settings)
 
 
@@ -224,10 +236,27 @@ def _state(emulator: Any) -> dict[str, Any]:
     }
 
 
+def _rate_limit(body: dict[str, Any]) -> Any:
+    """The :class:`RateLimit` a ``/configure`` body asks for (``None``: no limit)."""
+    from asyncbyok.emulator import RateLimit
+
+    if body["rate"] is None:
+        return None
+    options: dict[str, Any] = {"rate": float(body["rate"])}
+    if body.get("burst") is not None:
+        options["burst"] = int(body["burst"])
+    if body.get("window") is not None:
+        options["window"] = float(body["window"])
+    for name in ("kind", "retry_after"):
+        if body.get(name) is not None:
+            options[name] = str(body[name])
+    return RateLimit(**options)
+
+
 def _control_app(emulator: Any) -> Any:
     from aiohttp import web
 
-    from asyncbyok.emulator import FaultConfig, Faults, RateLimit
+    from asyncbyok.emulator import FaultConfig, Faults
     from asyncbyok.models import CreateBYOKKeyRequest
 
     async def state(request: web.Request) -> web.Response:
@@ -255,18 +284,17 @@ def _control_app(emulator: Any) -> Any:
 
     async def configure(request: web.Request) -> web.Response:
         body = await request.json()
+        try:  # everything checked before anything is changed
+            limit = _rate_limit(body) if "rate" in body else None
+            faults = body.get("faults")
+            if faults is not None:
+                faults = Faults({op: FaultConfig(**config) for op, config in faults.items()})
+        except (TypeError, ValueError) as exc:
+            return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
         if "rate" in body:
-            rate = body["rate"]
-            emulator.rate_limit = (
-                None if rate is None else RateLimit(rate=float(rate), burst=int(body["burst"]))
-            )
+            emulator.rate_limit = limit
         if "faults" in body:
-            faults = body["faults"]
-            emulator.faults = (
-                None
-                if faults is None
-                else Faults({op: FaultConfig(**config) for op, config in faults.items()})
-            )
+            emulator.faults = faults
         return web.json_response({"ok": True})
 
     app = web.Application()

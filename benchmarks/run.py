@@ -2,7 +2,7 @@
 
 ::
 
-    python -m benchmarks                  # the full run (about 10 minutes on 2 cores)
+    python -m benchmarks                  # the full run (about 13 minutes on 2 cores)
     python -m benchmarks --quick          # tiny sizes, well under a minute: checks the harness
     python -m benchmarks --only create,list --out /tmp/bench
 
@@ -38,7 +38,9 @@ from .scenarios import (
     scenario_bulk,
     scenario_create,
     scenario_faults,
+    scenario_idle,
     scenario_import,
+    scenario_limits,
     scenario_list,
     scenario_memory,
 )
@@ -49,6 +51,8 @@ SCENARIOS: dict[str, Callable[[Sizes, Callable[[str], None]], dict[str, Any]]] =
     "create": scenario_create,
     "list": scenario_list,
     "bulk": scenario_bulk,
+    "limits": scenario_limits,
+    "idle": scenario_idle,
     "faults": scenario_faults,
     "import": scenario_import,
     "memory": scenario_memory,
@@ -208,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             list_rounds=r,
             bulk_rounds=r,
             fault_rounds=r,
+            limit_rounds=r,
+            idle_rounds=r,
             import_rounds=r,
         )
     sizes = attrs.evolve(sizes, fault_operations=args.faults_on)

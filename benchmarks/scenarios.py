@@ -1,4 +1,4 @@
-"""The five scenarios. Each returns a JSON-ready dict; :mod:`benchmarks.run` calls them.
+"""The scenarios. Each returns a JSON-ready dict; :mod:`benchmarks.run` calls them.
 
 Every measurement runs in a fresh event loop (``asyncio.run``) in this process, against an
 emulator in another process (:class:`~benchmarks.emulator_process.EmulatorProcess`), so
@@ -17,14 +17,18 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
+import asyncbyok
+from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS
+
 from .contenders import (
     CREATE_CONTENDERS,
     LIST_CONTENDERS,
+    PROVIDER,
     CreateFn,
     bulk,
     create_session,
@@ -41,7 +45,9 @@ __all__ = [
     "scenario_bulk",
     "scenario_create",
     "scenario_faults",
+    "scenario_idle",
     "scenario_import",
+    "scenario_limits",
     "scenario_list",
     "scenario_memory",
 ]
@@ -77,6 +83,20 @@ class Sizes:
     fault_concurrency: int = 32
     fault_rounds: int = 3
     fault_cap: float = 120.0
+    limit_creates: int = 2000
+    limit_rate: float = 200.0
+    limit_burst: int = 20  # buckets only
+    limit_concurrency: int = 32
+    limit_rounds: int = 1
+    limit_cap: float = 60.0
+    limit_combos: tuple[tuple[str, str], ...] = tuple(
+        (kind, form) for kind in RATE_LIMIT_KINDS for form in RETRY_AFTER_FORMS
+    )
+    idle_gets: int = 400
+    idle_rate: float = 200.0
+    idle_burst: int = 20
+    idle_quiet: float = 3.0  # seconds of quiet, the limit lifted, before the second burst
+    idle_rounds: int = 5
     import_rounds: int = 7
     memory_keys: int = 100_000
     memory_every: int = 10_000
@@ -99,6 +119,12 @@ QUICK = Sizes(
     fault_creates=40,
     fault_rounds=1,
     fault_cap=3.0,
+    limit_creates=300,  # at 200/s: a window is refused once, a bucket from the 21st create
+    limit_cap=10.0,
+    limit_combos=(("bucket", "seconds"), ("window", "none")),
+    idle_gets=50,
+    idle_quiet=2.1,
+    idle_rounds=1,
     import_rounds=2,
     memory_keys=1000,
     memory_every=250,
@@ -498,6 +524,206 @@ def scenario_bulk(sizes: Sizes, log: Log) -> dict[str, Any]:
     }
 
 
+def scenario_limits(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """``create_many`` under every limiter kind and ``Retry-After`` form: time vs N / rate.
+
+    asyncbyok alone (the official SDK does not retry 429s, see :func:`scenario_bulk`);
+    default settings. Each combination starts from an empty store and a fresh limiter.
+    """
+    ideal = sizes.limit_creates / sizes.limit_rate
+    results: dict[str, Any] = {}
+    with EmulatorProcess(seed=7) as emu:
+        for kind, form in sizes.limit_combos:
+            emu.configure(
+                rate=sizes.limit_rate, burst=sizes.limit_burst, kind=kind, retry_after=form
+            )
+            samples = _bulk_rounds(
+                emu,
+                ["asyncbyok"],
+                rounds=sizes.limit_rounds,
+                creates=sizes.limit_creates,
+                concurrency=sizes.limit_concurrency,
+                cap=sizes.limit_cap,
+                tag=f"limits-{kind}-{form}",
+                log=log,
+            )
+            r = _summarise(samples["asyncbyok"])
+            r["kind"], r["retry_after"] = kind, form
+            r["vs_ideal"] = _ratio(r["seconds"], ideal)
+            r["vs_ideal_max"] = _ratio(max(m["seconds"] for m in r["samples"]), ideal)
+            r["missing_max"] = max(m["missing"] for m in r["samples"])
+            results[f"{kind}/{form}"] = r
+    return {
+        "params": {
+            "creates": sizes.limit_creates,
+            "rate": sizes.limit_rate,
+            "burst": sizes.limit_burst,
+            "concurrency": sizes.limit_concurrency,
+            "rounds": sizes.limit_rounds,
+            "cap_s": sizes.limit_cap,
+            "ideal_s": ideal,
+            "kinds": sorted({k for k, _ in sizes.limit_combos}, key=RATE_LIMIT_KINDS.index),
+            "forms": sorted({f for _, f in sizes.limit_combos}, key=RETRY_AFTER_FORMS.index),
+            "window_s": 1.0,
+            "note": "client.byok.create_many with default settings; ideal = N / rate; "
+            "a window admits rate x 1 s requests per one-second window (burst is for "
+            "buckets only)",
+        },
+        "contenders": ["asyncbyok"],
+        "skipped": {},
+        "results": results,
+    }
+
+
+def _merged(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counters added up: ``{"RateLimitError": 2}`` + ``{"RateLimitError": 1}``."""
+    out: dict[str, int] = {}
+    for count in counts:
+        for k, v in count.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+async def _gets(client: asyncbyok.Client, key_id: str, count: int) -> dict[str, Any]:
+    """*count* concurrent ``client.byok.get(key_id)``: wall seconds, failures by type."""
+    began = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(client.byok.get(key_id) for _ in range(count)), return_exceptions=True
+    )
+    seconds = time.perf_counter() - began
+    errors: dict[str, int] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            errors[type(outcome).__name__] = errors.get(type(outcome).__name__, 0) + 1
+    return {"seconds": seconds, "failed": sum(errors.values()), "errors": errors}
+
+
+async def _idle_long_lived(emu: EmulatorProcess, sizes: Sizes) -> dict[str, Any]:
+    """One client: a burst into the limit, quiet while the limit is lifted, a burst again."""
+    async with asyncbyok.Client(api_key=emu.management_key, base_url=emu.base_url) as client:
+        key = await client.byok.create(provider=PROVIDER, key=raw_key("idle"), name="idle")
+        await asyncio.to_thread(emu.configure, rate=sizes.idle_rate, burst=sizes.idle_burst)
+        limited = await _gets(client, key.id, sizes.idle_gets)
+        limiter = client.rate_limiter
+        limited.update(
+            client_429s=client.rate_limited,
+            limiter_enabled=limiter.enabled,
+            limiter_rate=limiter.rate if limiter.enabled else None,
+        )
+        quiet_from = time.perf_counter()
+        await asyncio.to_thread(emu.configure, rate=None)
+        await asyncio.sleep(max(0.0, sizes.idle_quiet - (time.perf_counter() - quiet_from)))
+        # ``enabled`` is only re-checked when a request asks the limiter for a token.
+        enabled_before = limiter.enabled
+        relaxed_before = limiter.relaxed
+        lifted = await _gets(client, key.id, sizes.idle_gets)
+        lifted.update(
+            limiter_enabled_before=enabled_before,
+            limiter_enabled_after=limiter.enabled,
+            relaxed=limiter.relaxed - relaxed_before,
+            client_429s=client.rate_limited - limited["client_429s"],
+        )
+    return {"limited": limited, "lifted": lifted}
+
+
+async def _idle_fresh(emu: EmulatorProcess, sizes: Sizes) -> dict[str, Any]:
+    """A client that never met a limit: the same bursts and quiet, the server unlimited.
+
+    Its first burst opens as many connections as the long-lived client's did, so the
+    timed bursts differ only in what the 429s left behind, not in connection setup.
+    """
+    async with asyncbyok.Client(api_key=emu.management_key, base_url=emu.base_url) as client:
+        key = await client.byok.create(provider=PROVIDER, key=raw_key("idle"), name="idle")
+        await _gets(client, key.id, sizes.idle_gets)
+        await asyncio.sleep(sizes.idle_quiet)
+        m = await _gets(client, key.id, sizes.idle_gets)
+        m["limiter_enabled_after"] = client.rate_limiter.enabled
+        return m
+
+
+def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """Idle, then a burst: a client that met 429s earlier against a fresh client.
+
+    Each round, in alternating order: a long-lived client makes ``idle_gets`` concurrent
+    gets into a limit (so it meets 429s and its limiter switches on), waits ``idle_quiet``
+    seconds while the limit is lifted, then makes ``idle_gets`` concurrent gets again
+    (timed); a fresh client does the same against the unlimited server (its second burst
+    timed), so both have the same warm connections and differ only in the 429s met.
+    """
+    long_lived: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    with EmulatorProcess(seed=8) as emu:
+        for rnd in range(sizes.idle_rounds):
+            for variant in _rotate(["long-lived", "fresh"], rnd):
+                emu.configure(rate=None)
+                emu.reset()
+                if variant == "fresh":
+                    m = asyncio.run(_idle_fresh(emu, sizes))
+                    fresh.append(m)
+                    log(f"  idle r{rnd + 1} fresh       {m['seconds']:7.3f} s")
+                    continue
+                m = asyncio.run(_idle_long_lived(emu, sizes))
+                state = emu.state()
+                m["limited"]["server_429s"] = state["rate_limited"]
+                long_lived.append(m)
+                a, b = m["limited"], m["lifted"]
+                log(
+                    f"  idle r{rnd + 1} long-lived  {b['seconds']:7.3f} s"
+                    f"  (into the limit: {a['seconds']:.2f} s, {a['server_429s']} 429s,"
+                    f" limiter on: {a['limiter_enabled']}; after the quiet: relaxed"
+                    f" {b['relaxed']}, on: {b['limiter_enabled_after']})"
+                )
+    ours = _median([m["lifted"]["seconds"] for m in long_lived])
+    theirs = _median([m["seconds"] for m in fresh])
+    pairs = [
+        _ratio(a["lifted"]["seconds"], b["seconds"]) for a, b in zip(long_lived, fresh, strict=True)
+    ]
+    return {
+        "params": {
+            "gets": sizes.idle_gets,
+            "rate": sizes.idle_rate,
+            "burst": sizes.idle_burst,
+            "quiet_s": sizes.idle_quiet,
+            "rounds": sizes.idle_rounds,
+            "limit": "token bucket, whole-second Retry-After (the emulator's default)",
+            "note": "each client first creates the key it gets; concurrent client.byok.get "
+            "with default settings; the fresh client also makes a first burst and waits out "
+            "the same quiet (unlimited), so both time a second burst on warm connections; "
+            "the two alternate which goes first",
+        },
+        "long_lived_s": ours,
+        "fresh_s": theirs,
+        "ratio": _ratio(ours, theirs),
+        "ratio_samples": [None if r is None else round(r, 3) for r in pairs],
+        "long_lived_s_samples": [round(m["lifted"]["seconds"], 4) for m in long_lived],
+        "fresh_s_samples": [round(m["seconds"], 4) for m in fresh],
+        "into_limit_s": _median([m["limited"]["seconds"] for m in long_lived]),
+        "into_limit_429s": _median([m["limited"]["server_429s"] for m in long_lived]),
+        "limiter_switched_on": all(m["limited"]["limiter_enabled"] for m in long_lived),
+        "limiter_relaxed": all(m["lifted"]["relaxed"] >= 1 for m in long_lived),
+        "limiter_on_after": any(m["lifted"]["limiter_enabled_after"] for m in long_lived),
+        "failed": {
+            "into_limit": sum(m["limited"]["failed"] for m in long_lived),
+            "lifted": sum(m["lifted"]["failed"] for m in long_lived),
+            "fresh": sum(m["failed"] for m in fresh),
+        },
+        "errors": {
+            "into_limit": _merged(m["limited"]["errors"] for m in long_lived),
+            "lifted": _merged(m["lifted"]["errors"] for m in long_lived),
+            "fresh": _merged(m["errors"] for m in fresh),
+        },
+        "samples": {"long_lived": long_lived, "fresh": fresh},
+    }
+
+
+#: The faults after which a create's outcome is unknown to the client.
+AMBIGUOUS_FAULTS = ("error", "commit_then_error", "commit_then_drop", "reset")
+
+
+def _ambiguous(sample: dict[str, Any]) -> int:
+    return sum(int(sample["faults"].get(f"create/{kind}", 0)) for kind in AMBIGUOUS_FAULTS)
+
+
 def scenario_faults(sizes: Sizes, log: Log) -> dict[str, Any]:
     """N creates with 5xx and commit-then-fail faults: completion, duplicates, time."""
     skipped: dict[str, str] = {}
@@ -521,6 +747,14 @@ def scenario_faults(sizes: Sizes, log: Log) -> dict[str, Any]:
     results = {name: _summarise(ms) for name, ms in samples.items()}
     for r in results.values():
         r["completion"] = _ratio(r["stored_distinct"], sizes.fault_creates)
+        # Reconcile cost: list requests per create whose outcome the client could not know.
+        for m in r["samples"]:
+            m["ambiguous"] = _ambiguous(m)
+            m["lists_per_ambiguous"] = _ratio(m["list_requests"], m["ambiguous"])
+        per = [m["lists_per_ambiguous"] for m in r["samples"] if m["ambiguous"]]
+        r["ambiguous"] = _median([m["ambiguous"] for m in r["samples"]])
+        r["lists_per_ambiguous"] = _median(per)
+        r["lists_per_ambiguous_max"] = max(per, default=None)
     return {
         "params": {
             "creates": sizes.fault_creates,
@@ -531,6 +765,9 @@ def scenario_faults(sizes: Sizes, log: Log) -> dict[str, Any]:
             "rounds": sizes.fault_rounds,
             "cap_s": sizes.fault_cap,
             "note": "both contenders meet the same seeded fault sequence; default settings",
+            "ambiguous": "the server's create faults "
+            + ", ".join(AMBIGUOUS_FAULTS)
+            + " (the client cannot tell whether such a create was stored)",
         },
         "contenders": names,
         "skipped": skipped,
