@@ -170,6 +170,18 @@ async def test_rotation_regenerates_the_label(emu: Emulator, api: Api) -> None:
     assert emu.received[-1] == ("update", {"key": "<redacted>"})
 
 
+@pytest.mark.parametrize("raw", ["sk-proj-0000AbCd\n", "  sk-proj-0000AbCd", " "])
+async def test_keys_with_white_space_are_stored_as_sent(emu: Emulator, api: Api, raw: str) -> None:
+    # The client refuses such keys (a newline from a file is a mistake), but the API takes
+    # any non-empty key, and so does the emulator: it plays the server.
+    created = await api.create(key=raw)
+    assert emu.store.records[0].key_digest == digest_key(raw)
+    reply = await api.update(created["id"], key=raw + " ", name="padded")
+    assert reply.status == 200
+    assert emu.store.records[0].key_digest == digest_key(raw + " ")
+    assert (await api.update(created["id"], key="")).status == 400
+
+
 async def test_byok_only_and_fallback_exclude_each_other_after_merging(api: Api) -> None:
     created = await api.create(is_fallback=True)
     reply = await api.update(created["id"], is_byok_only=True)
