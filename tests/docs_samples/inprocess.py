@@ -164,10 +164,27 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> Finished:
     return Finished(result.exit_code, result.output)
 
 
+#: Pytest plugins that the pages' ``conftest.py`` files load with ``pytest_plugins``. This
+#: process may have imported them already (the suite's own tests do); the inner run gets
+#: them fresh, as a new process would, or pytest warns that it cannot rewrite their asserts.
+PAGE_PLUGINS = ("asyncbyok.emulator.pytest_plugin",)
+
+
+@contextlib.contextmanager
+def _fresh_modules(names: Sequence[str]) -> Iterator[None]:
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    try:
+        yield
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
 def run_pytest(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> Finished:
     """``pytest ARGS`` in *cwd*, in this process (as pytest's own ``pytester`` can)."""
     import pytest
 
-    with isolated(env, cwd, ["pytest", *args]) as output:
+    with isolated(env, cwd, ["pytest", *args]) as output, _fresh_modules(PAGE_PLUGINS):
         status = pytest.main(list(args))
     return Finished(int(status), output.getvalue())
