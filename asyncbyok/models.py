@@ -476,7 +476,8 @@ class BYOKKeyList:
 
     ``data`` holds every item that decoded; ``undecodable`` the others
     (:class:`UndecodableItem`), so one malformed item never loses the rest. They still
-    count in ``total_count``, and a page with any is worth reporting.
+    count in ``total_count`` and in :attr:`item_count`, which is what paging must add to
+    the offset (not ``len(data)``); a page with any is worth reporting.
     """
 
     data: list[BYOKKey]
@@ -485,6 +486,11 @@ class BYOKKeyList:
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, eq=False, hash=False, metadata=_NOT_ON_THE_WIRE
     )
+
+    @property
+    def item_count(self) -> int:
+        """How many items the server sent, decoded or not: what the next offset adds."""
+        return len(self.data) + len(self.undecodable)
 
 
 @attrs.frozen(kw_only=True)

@@ -169,6 +169,7 @@ def test_one_malformed_key_never_loses_the_others() -> None:
     assert page.undecodable[2].id == NEWEST["id"]  # still there to fetch or delete
     assert page.undecodable[1].id is None
     assert page.total_count == len(items)
+    assert page.item_count == len(items)  # the next page starts after all of them
     assert unstructure(page) == json.loads(_page(*items))  # nothing lost, nothing moved
 
 
