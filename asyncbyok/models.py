@@ -11,7 +11,7 @@ they decode bodies from servers older and newer than this library. A field an ol
 server does not send is ``UNSET`` (or its documented default); a field a newer server
 adds is kept in ``extra``; a ``created_at`` that is not a timestamp is kept as sent
 (``created_at_raw``); a list item that is not a credential at all is set aside in
-:attr:`BYOKKeyList.undecodable` instead of failing its page.
+``BYOKKeyList.undecodable`` instead of failing its page.
 
 The request models are the one table of request fields: :func:`request_fields` lists
 them (name, kind, nullable, required, API age), and the resource methods, the CLI options

@@ -149,7 +149,7 @@ def list_query(
 ) -> dict[str, str]:
     """The query string of ``GET /byok``, checked against the API's limits.
 
-    ``limit`` is 1 to :data:`~asyncbyok._constants.MAX_PAGE_SIZE`; ``workspace_id`` must
+    ``limit`` is 1 to ``MAX_PAGE_SIZE`` (100); ``workspace_id`` must
     be a UUID. Every bad argument is named in one ``ValidationError``.
     """
     errors = []

@@ -73,7 +73,7 @@ def digest_key(raw: str) -> str:
 class Record:
     """One stored credential, including soft-deleted ones (``deleted=True``).
 
-    The fields a request may set live in ``settings`` (one per name of :data:`SETTINGS`)
+    The fields a request may set live in ``settings`` (one per name of ``SETTINGS``)
     and read as attributes too: ``record.allowed_models``, ``record.disabled``.
     """
 
