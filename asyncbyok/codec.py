@@ -77,6 +77,14 @@ _RFC3339 = re.compile(
 )
 
 
+# The API's own forms ("2025-08-24T10:30:00Z", 3 or 6 fractional digits, an offset with a
+# colon): what Python 3.10's datetime.fromisoformat reads too, at C speed, once "Z" is
+# spelled "+00:00". Everything else takes the general path.
+_COMMON = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}(?:\d{3})?)?(?:Z|[+-]\d\d:\d\d)", re.ASCII
+)
+
+
 def parse_datetime(value: str) -> datetime:
     """An aware ``datetime`` from an RFC 3339 timestamp; raises ``ValueError`` otherwise.
 
@@ -90,6 +98,11 @@ def parse_datetime(value: str) -> datetime:
     """
     if not isinstance(value, str):
         raise TypeError(f"expected an RFC 3339 string, not {type(value).__name__}")
+    if _COMMON.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] == "Z" else value)
+        except ValueError:
+            pass  # a leap second, an offset past 23:59 ...: the general path says what
     match = _RFC3339.fullmatch(value)
     shown = value if len(value) <= 40 else value[:40] + "..."
     if match is None:
