@@ -20,14 +20,27 @@ import contextlib
 import io
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 from click.testing import CliRunner
 
-__all__ = ["Finished", "isolated", "run_cli", "run_pytest", "run_script"]
+__all__ = [
+    "TIMEOUT",
+    "Finished",
+    "SampleTimeout",
+    "isolated",
+    "run_cli",
+    "run_pytest",
+    "run_script",
+]
+
+#: How long one program or command may run before it is interrupted (a hang guard).
+TIMEOUT = 120.0
 
 
 @attrs.frozen
@@ -99,6 +112,33 @@ def _forget_local_modules(directory: Path) -> Iterator[None]:
                 del sys.modules[name]
 
 
+class SampleTimeout(BaseException):
+    """A program ran past :data:`TIMEOUT` (a ``BaseException``: no ``except Exception`` in
+    the program stops it, just as none would stop a killed process)."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the body after *seconds*: a guard against a hang, not a timing assertion."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise SampleTimeout(f"still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @contextlib.contextmanager
 def isolated(env: Mapping[str, str], cwd: Path, argv: Sequence[str]) -> Iterator[io.StringIO]:
     """Run the body as a program would run: see the module's docstring. Yields its output."""
@@ -107,6 +147,7 @@ def isolated(env: Mapping[str, str], cwd: Path, argv: Sequence[str]) -> Iterator
     sys.argv[:] = list(argv)
     try:
         with (
+            _deadline(TIMEOUT),
             _environment(env),
             _cwd(cwd),
             _forget_local_modules(cwd),
@@ -144,7 +185,9 @@ def run_script(script: Path, env: Mapping[str, str]) -> Finished:
             status, message = _exit_status(exc)
             output.write(message)
             return Finished(status, output.getvalue())
-        except BaseException:
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # what the interpreter would print, SampleTimeout included
             import traceback
 
             traceback.print_exc(file=output)

@@ -32,12 +32,11 @@ import yaml
 from asyncbyok.emulator import Emulator
 
 from .blocks import CODE_LANGUAGES, Block, read_blocks
-from .inprocess import Finished, run_cli, run_pytest, run_script
+from .inprocess import TIMEOUT, Finished, run_cli, run_pytest, run_script
 from .matching import Bindings, Mismatch, check
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTION_VARIABLES = ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL")
-TIMEOUT = 120.0
 
 
 class SampleError(AssertionError):
