@@ -347,7 +347,8 @@ def _md_limits(s: dict[str, Any]) -> list[str]:
         f"nothing (`none`). Ideal N / rate = {p['ideal_s']:.2f} s; median of "
         f"{p['rounds']} round(s); stopped after {p['cap_s']:g} s.",
         "",
-        "Seconds (time / ideal) and the 429s the server sent:",
+        "Seconds, time / ideal, and the 429s the server sent (every figure of every "
+        "round is in `results.json`):",
         "",
     ]
     rows = []
@@ -358,7 +359,7 @@ def _md_limits(s: dict[str, Any]) -> list[str]:
             if r is None:
                 row.append("-")
                 continue
-            cell = f"{_num(r['seconds'], 2)} s ({_x(r['vs_ideal'])}), {_num(r['server_429s'])}"
+            cell = f"{_num(r['seconds'], 2)} s ({_x(r['vs_ideal'])}), {_num(r['server_429s'])} 429s"
             if not r["finished"]:
                 cell += ", **stopped**"
             row.append(cell)
