@@ -125,7 +125,11 @@ def manifest_yaml(data: dict[str, Any]) -> str:
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        """Mappings as blocks; lists of plain values inline: ``allowed_models: [a, b]``."""
+        """Mappings as blocks; lists of plain values inline: ``allowed_models: [a, b]``;
+        the ``keys`` list indented under its key, as manifests are usually written."""
+
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
 
     def represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
         flat = all(not isinstance(v, (dict, list)) for v in value)

@@ -78,7 +78,7 @@ def _usage_failure(exc: click.ClickException, args: Sequence[str]) -> int:
     exc.show()
     if _wants_json(args):
         kind = "usage" if isinstance(exc, click.UsageError) else "bad_input"
-        failure = Failure(exc.exit_code, kind, exc.message)
+        failure = Failure(exc.exit_code, kind, exc.format_message())
         Output(json_mode=True).json(error_document(failure, redactor))
     return exc.exit_code
 

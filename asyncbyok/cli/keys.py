@@ -200,8 +200,9 @@ def delete_command(ctx: click.Context, key_ids: tuple[str, ...], yes: bool) -> N
                 except (APIError, ValidationError) as exc:
                     text = out.redacted(error_text(exc))
                     status = getattr(exc, "status_code", getattr(exc, "status", None))
-                    failed.append({"id": key_id, "error": text, "status": status})
-                    out.error(f"{key_id}: {text}")
+                    shown = out.redacted(key_id)  # a key pasted as an id stays unseen
+                    failed.append({"id": shown, "error": text, "status": status})
+                    out.error(f"{shown}: {text}")
                 else:
                     deleted.append(key_id)
                     if not out.json_mode:

@@ -200,7 +200,7 @@ def apply_command(
 
 
 @click.command("export")
-@click.option("--workspace-id", metavar="UUID", help="Only this workspace (default: all listed).")
+@click.option("--workspace-id", metavar="UUID", help="This workspace (default: the default one).")
 @click.option("--provider", help="Only this provider (e.g. openai).")
 @common_options
 @click.pass_context

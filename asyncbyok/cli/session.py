@@ -282,7 +282,7 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
 
     _note_option_secrets(settings)
     try:
-        with _debug_logging(settings.debug):
+        with _debug_logging(settings):
             code = asyncio.run(main())
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
@@ -296,10 +296,10 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
 
 
 @contextlib.contextmanager
-def _debug_logging(enabled: bool) -> Iterator[None]:
+def _debug_logging(settings: Settings) -> Iterator[None]:
     """With ``--debug``, the client's log (method, URL, status; never a key) on stderr,
-    for this run only: a command run in-process leaves the logging set-up as it was."""
-    if not enabled:
+    redacted, for this run only: a command run in-process leaves logging as it was."""
+    if not settings.debug:
         yield
         return
     import logging
@@ -318,7 +318,13 @@ def _debug_logging(enabled: bool) -> Iterator[None]:
 
     logger = logging.getLogger("asyncbyok")
     handler = CurrentStderr()
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    redactor = settings.redactor
+
+    class Redacting(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redactor.scrub(super().format(record))
+
+    handler.setFormatter(Redacting("%(name)s: %(message)s"))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

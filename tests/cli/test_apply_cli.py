@@ -1,11 +1,8 @@
-"""`asyncbyok plan` / `apply` as real processes: output, JSON, exit codes, and the README's
-main job (the example fleet against the in-process emulator)."""
+"""`asyncbyok plan` / `apply`: output, JSON, exit codes (--exit-code for drift), and the
+README's main job (the example fleet against the in-process emulator)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from asyncbyok.apply import fake_key, load_manifest
 from asyncbyok.emulator import Emulator
 
-from ._run import asyncbyok, clean_env, command
+from ._run import asyncbyok
 
 ROOT = Path(__file__).resolve().parents[2]
 WS = "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001"
@@ -199,23 +196,29 @@ def test_readme_main_job_example_fleet_on_the_embedded_emulator() -> None:
     assert fake_key("env PROD_OPENAI_TEAM01_KEY") not in result.stdout + result.stderr
 
 
-def test_emulator_command_serves_until_terminated() -> None:
-    process = subprocess.Popen(
-        [*command(), "emulator", "--port", "0", "--seed", "1"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
+def test_plan_exit_code_tells_drift(emu: Emulator, conn: list[str], tmp_path: Path) -> None:
+    manifest = write(tmp_path, team(2))
+    drift = asyncbyok("plan", manifest, "--exit-code", *conn, env=ENV)
+    assert drift.code == 3  # something would change
+    assert "Plan: 2 to create" in drift.stdout
+    assert asyncbyok("plan", manifest, *conn, env=ENV).code == 0  # without the flag: 0
+    assert asyncbyok("apply", manifest, "--yes", *conn, env=ENV).code == 0
+    assert asyncbyok("plan", manifest, "--exit-code", *conn, env=ENV).code == 0  # in sync
+    # Failures and bad input keep their own codes.
+    assert asyncbyok("plan", manifest, "--exit-code", *conn, env={}).code == 2
+    wrong_key = ["--base-url", emu.base_url, "--api-key", "sk-or-v1-wrong"]
+    assert asyncbyok("plan", manifest, "--exit-code", *wrong_key, env=ENV).code == 1
+
+
+def test_a_manifest_without_version_is_refused(conn: list[str], tmp_path: Path) -> None:
+    manifest = write(tmp_path, team(1).replace("version: 1\n", ""))
+    result = asyncbyok("plan", manifest, *conn, env=ENV)
+    assert result.code == 2
+    assert result.stderr == (
+        f"Error: {manifest}: version: line 1: is required: start the manifest with "
+        "`version: 1` (supported versions: 1)\n"
     )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("base_url: http://127.0.0.1:")
-        assert process.stdout.readline().startswith("management_key: sk-or-v1-mgmt-")
-        while not process.stdout.readline().startswith("default_workspace_id: "):
-            pass
-        time.sleep(0.5)  # the signal handlers are installed just after the address is printed
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        if process.stdout is not None:
-            process.stdout.close()
+    future = write(tmp_path, team(1).replace("version: 1", "version: 2"), "future.yaml")
+    assert "unsupported manifest version 2 (supported versions: 1)" in (
+        asyncbyok("apply", future, "--yes", *conn, env=ENV).stderr
+    )

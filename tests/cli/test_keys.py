@@ -1,4 +1,4 @@
-"""The one-credential commands (create, list, get, update, delete) as real processes."""
+"""The one-credential commands (create, list, get, update, delete), run in-process."""
 
 from __future__ import annotations
 
@@ -12,14 +12,6 @@ NEW_RAW = "sk-proj-cli-rotated-000WxYz"
 
 def no_secret(*outputs: str) -> bool:
     return not any(RAW in o or NEW_RAW in o for o in outputs)
-
-
-def test_help_and_version() -> None:
-    result = asyncbyok("--help")
-    assert result.code == 0
-    for name in ("list", "get", "create", "update", "delete", "plan", "apply", "emulator"):
-        assert f"  {name} " in result.stdout
-    assert asyncbyok("--version").stdout.startswith("asyncbyok, version ")
 
 
 def test_create_list_get_update_delete(emu: Emulator, conn: list[str]) -> None:

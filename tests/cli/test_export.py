@@ -1,0 +1,129 @@
+"""`asyncbyok export`: the account as a manifest that plans no change, key_env placeholders,
+and what apply does with entries whose keys are not at hand."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import yaml
+
+import asyncbyok
+from asyncbyok.apply.export import env_name
+from asyncbyok.emulator import Emulator
+
+from ._run import asyncbyok as run
+
+WS = "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001"
+RAW = "sk-proj-export-0000AbCd"
+
+
+def seed(emu: Emulator) -> None:
+    async def create() -> None:
+        async with asyncbyok.Client(api_key=emu.management_key, base_url=emu.base_url) as c:
+            await c.byok.create(
+                provider="openai",
+                key=RAW,
+                name="prod",
+                allowed_models=["openai/gpt-4o", "openai/o3"],
+                declared_region="europe",
+                declared_zdr=True,
+            )
+            await c.byok.create(provider="openai", key=RAW, name="batch", allowed_models=None)
+            await c.byok.create(
+                provider="anthropic", key=RAW, name="prod", workspace_id=WS, is_fallback=True
+            )
+            await c.byok.create(provider="groq", key=RAW, name="9 lives!", disabled=True)
+            await c.byok.create(provider="groq", key=RAW)  # no name: cannot be exported
+
+    asyncio.run(create())
+
+
+def export(conn: list[str], tmp_path: Path, *options: str, name: str = "fleet.yaml") -> Path:
+    result = run("export", *options, *conn)
+    assert result.code == 0, result.stderr
+    path = tmp_path / name
+    path.write_text(result.stdout)
+    return path
+
+
+def test_export_then_plan_shows_no_change(emu: Emulator, conn: list[str], tmp_path: Path) -> None:
+    seed(emu)
+    result = run("export", *conn)
+    assert result.code == 0
+    assert "has no name: not exported" in result.stderr
+    assert RAW not in result.stdout + result.stderr
+    data = yaml.safe_load(result.stdout)
+    assert data["version"] == 1
+    assert data["missing_keys"] == "keep"
+    entries = {(e["provider"], e["name"]): e for e in data["keys"]}
+    # The default workspace, like `list` (--workspace-id for another one).
+    assert set(entries) == {("openai", "prod"), ("openai", "batch"), ("groq", "9 lives!")}
+    prod = entries[("openai", "prod")]
+    assert prod["key_env"] == "OPENAI_PROD_KEY"
+    assert prod["allowed_models"] == ["openai/gpt-4o", "openai/o3"]
+    assert (prod["declared_region"], prod["declared_zdr"]) == ("europe", True)
+    assert entries[("openai", "batch")]["allowed_models"] is None  # null: no restriction
+    assert prod["workspace_id"] == emu.default_workspace_id
+    assert entries[("groq", "9 lives!")]["key_env"] == "GROQ_9_LIVES_KEY"
+    assert "allowed_models: [openai/gpt-4o, openai/o3]" in result.stdout  # readable YAML
+
+    path = tmp_path / "fleet.yaml"
+    path.write_text(result.stdout)
+    plan = run("plan", str(path), "--exit-code", *conn)
+    assert plan.code == 0, plan.stdout + plan.stderr
+    assert "No changes" in plan.stdout
+    assert "3 credential(s) have no key at hand" in plan.stderr
+
+
+def test_json_export_and_filters(emu: Emulator, conn: list[str], tmp_path: Path) -> None:
+    seed(emu)
+    as_json = run("export", "--json", *conn)
+    (tmp_path / "fleet.json").write_text(as_json.stdout)
+    assert run("plan", str(tmp_path / "fleet.json"), "--exit-code", *conn).code == 0
+    only_openai = yaml.safe_load(run("export", "--provider", "openai", *conn).stdout)
+    assert {e["provider"] for e in only_openai["keys"]} == {"openai"}
+    in_ws = yaml.safe_load(run("export", "--workspace-id", WS, *conn).stdout)
+    assert [(e["provider"], e["name"]) for e in in_ws["keys"]] == [("anthropic", "prod")]
+    assert in_ws["keys"][0]["workspace_id"] == WS
+    assert in_ws["keys"][0]["is_fallback"] is True
+
+
+def test_apply_of_an_export_manages_fields_and_leaves_keys(
+    emu: Emulator, conn: list[str], tmp_path: Path
+) -> None:
+    seed(emu)
+    path = export(conn, tmp_path)
+    text = path.read_text().replace("disabled: true", "disabled: false")
+    path.write_text(text)
+    emu.received.clear()
+    applied = run("apply", str(path), "--yes", "--json", *conn)
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["result"]["counts"]["updated"] == 1
+    assert [b for op, b in emu.received if op == "update"] == [{"disabled": False}]  # no key
+
+    # With its variable set, an entry manages its key too: a different key is rotated.
+    env = {"OPENAI_PROD_KEY": "sk-proj-rotated-000WxYz"}
+    rotate = run("plan", str(path), "--json", *conn, env=env).json()
+    assert rotate["counts"]["rotate"] == 1
+
+    # A credential that does not exist cannot be created without its key.
+    path.write_text(text + "  - {name: new, provider: openai, key_env: OPENAI_NEW_KEY}\n")
+    refused = run("apply", str(path), "--yes", *conn)
+    assert refused.code == 2
+    assert "cannot create openai/new: its key is not at hand" in refused.stderr
+    assert "environment variable OPENAI_NEW_KEY is not set" in refused.stderr
+
+
+def test_env_names_are_variable_names_and_unique(emu: Emulator, conn: list[str]) -> None:
+    assert env_name("openai", "prod-eu.2") == "OPENAI_PROD_EU_2_KEY"
+    assert env_name("9x", "") == "K_9X_KEY"
+
+    async def create() -> None:
+        async with asyncbyok.Client(api_key=emu.management_key, base_url=emu.base_url) as c:
+            await c.byok.create(provider="openai", key=RAW, name="a-b")
+            await c.byok.create(provider="openai", key=RAW, name="a.b")
+
+    asyncio.run(create())
+    data = yaml.safe_load(run("export", *conn).stdout)
+    assert sorted(e["key_env"] for e in data["keys"]) == ["OPENAI_A_B_2_KEY", "OPENAI_A_B_KEY"]
