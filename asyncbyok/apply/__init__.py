@@ -2,6 +2,7 @@
 
 ::
 
+    import asyncbyok
     from asyncbyok.apply import apply_plan, fetch_state, load_manifest, make_plan, render_plan
 
     manifest = load_manifest("fleet.yaml")           # checked before any request

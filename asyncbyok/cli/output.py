@@ -55,12 +55,14 @@ class Output:
 
     @property
     def stdout(self) -> Console:
+        """The rich console on standard output (data)."""
         if self._stdout is None:
             self._stdout = make_console(stderr=False)
         return self._stdout
 
     @property
     def stderr(self) -> Console:
+        """The rich console on standard error (progress)."""
         if self._stderr is None:
             self._stderr = make_console(stderr=True)
         return self._stderr
@@ -68,27 +70,34 @@ class Output:
     # -- diagnostics: stderr, one plain line each, never wrapped, always redacted -------
 
     def error(self, message: str) -> None:
+        """``Error: message`` on stderr."""
         error = click.style("Error:", fg="red", bold=True)
         click.echo(f"{error} {self.redacted(message)}", err=True)
 
     def warning(self, message: str) -> None:
+        """``Warning: message`` on stderr."""
         click.echo(f"{click.style('Warning:', fg='yellow')} {self.redacted(message)}", err=True)
 
     def note(self, message: str) -> None:
+        """A dim note on stderr (counts, where the emulator is)."""
         click.echo(click.style(self.redacted(message), dim=True), err=True)
 
     def diagnostic(self, message: str) -> None:
+        """A plain line on stderr (the further lines of an error)."""
         click.echo(self.redacted(message), err=True)
 
     # -- data: stdout ------------------------------------------------------------------
 
     def json(self, data: Any) -> None:
+        """*data* as one JSON document on stdout."""
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
     def text(self, text: str) -> None:
+        """Plain text on stdout."""
         click.echo(text)
 
     def show(self, renderable: Any) -> None:
+        """A rich table on stdout; piped, without the padding at line ends."""
         console = self.stdout
         if console.is_terminal:
             console.print(renderable)
