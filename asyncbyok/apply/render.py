@@ -162,7 +162,7 @@ def error_text(error: BaseException | None) -> str:
     if error is None:
         return ""
     if isinstance(error, APIStatusError):
-        return f"{type(error).__name__}: {error.status} {error.message}".splitlines()[0]
+        return f"{type(error).__name__}: {error.status_code} {error.message}".splitlines()[0]
     first = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
@@ -176,7 +176,7 @@ def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
         out["label"] = outcome.key.label
     if outcome.error is not None:
         out["error"] = error_text(outcome.error)
-        status = getattr(outcome.error, "status", None)
+        status = getattr(outcome.error, "status_code", None)
         if isinstance(status, int):
             out["status"] = status
     return out

@@ -75,7 +75,7 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
             tuple(f"  {e}" for e in exc.errors),
         )
     if isinstance(exc, APIStatusError):
-        status = getattr(exc, "status_code", None) or exc.status
+        status = exc.status_code
         rid = f" (request id {exc.request_id})" if exc.request_id else ""
         return Failure(
             EXIT_FAILURE,

@@ -199,7 +199,7 @@ def delete_command(ctx: click.Context, key_ids: tuple[str, ...], yes: bool) -> N
                     await conn.client.byok.delete(key_id)
                 except (APIError, ValidationError) as exc:
                     text = out.redacted(error_text(exc))
-                    status = getattr(exc, "status_code", getattr(exc, "status", None))
+                    status = getattr(exc, "status_code", None)
                     shown = out.redacted(key_id)  # a key pasted as an id stays unseen
                     failed.append({"id": shown, "error": text, "status": status})
                     out.error(f"{shown}: {text}")
