@@ -1,5 +1,5 @@
-"""An emulator served from a thread of the test process, so tests can run the real command
-against it in a subprocess and then look at what reached it."""
+"""An emulator served from a thread of the test process, so tests can run the command
+against it (in-process, or in the few subprocess tests) and then look at what reached it."""
 
 from __future__ import annotations
 
