@@ -9,8 +9,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from asyncbyok.emulator import Emulator
+import pytest
+
+from asyncbyok.emulator import Emulator, FaultConfig
 
 from ._run import asyncbyok, asyncbyok_process, clean_env, command
 
@@ -91,3 +94,32 @@ def test_ctrl_c_stops_the_emulator_command_cleanly() -> None:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.mark.parametrize("emulator_options", [{"faults": FaultConfig(latency=0.05)}])
+def test_ctrl_c_mid_apply_exits_130_with_one_json_document(
+    emu: Emulator, conn: list[str], tmp_path: Path, emulator_options: dict[str, object]
+) -> None:
+    manifest = tmp_path / "fleet.yaml"
+    entries = "\n".join(f"  - {{name: k{i:03d}, key_env: K}}" for i in range(200))
+    manifest.write_text(f"version: 1\ndefaults: {{provider: openai}}\nkeys:\n{entries}\n")
+    process = subprocess.Popen(
+        [*command(), "apply", str(manifest), "--yes", "--json", "--concurrency", "2", *conn],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=clean_env({"K": "sk-proj-interrupted-0000AbCd"}),
+    )
+    deadline = time.monotonic() + 30
+    while len(emu.store.live()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert 5 <= len(emu.store.live()) < 200  # stopped half-way
+    assert json.loads(stdout) == {
+        "error": {"exit_code": 130, "kind": "interrupted", "message": "interrupted"}
+    }
+    assert stderr.splitlines()[-1] == "Error: interrupted"
+    assert "Traceback" not in stderr
