@@ -3,8 +3,9 @@
 from ._sentinel import UNSET, Unset
 from ._version import __version__
 from .bulk import CreateResult
-from .client import APIResponse, Client
+from .client import Client
 from .config import Limits, Timeout
+from .ensure import EnsureResult
 from .errors import (
     APIConnectionError,
     APIError,
@@ -33,12 +34,16 @@ from .models import (
     DeclaredRegion,
     DeleteResult,
     ProviderSlug,
+    RequestField,
+    UndecodableItem,
     UpdateBYOKKeyRequest,
+    request_fields,
 )
 from .pacing import AdaptiveRateLimiter, BackoffGate
 from .pagination import AsyncKeyPager, Page
 from .resources import BYOKResource, RawBYOKResource
-from .retry import RetryBudget, RetryEvent, RetryPolicy
+from .response import APIResponse
+from .retry import Reconciliation, RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = [
     "UNSET",
@@ -65,6 +70,7 @@ __all__ = [
     "DeclaredRegion",
     "DeleteResult",
     "DuplicateNameError",
+    "EnsureResult",
     "EventLoopError",
     "FieldError",
     "InsecureURLError",
@@ -76,12 +82,16 @@ __all__ = [
     "ProviderSlug",
     "RateLimitError",
     "RawBYOKResource",
+    "Reconciliation",
+    "RequestField",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
     "Timeout",
+    "UndecodableItem",
     "Unset",
     "UpdateBYOKKeyRequest",
     "ValidationError",
     "__version__",
+    "request_fields",
 ]

@@ -286,9 +286,12 @@ class Client:
         *,
         query: Mapping[str, str] | None = None,
         json_body: Any = None,
+        envelope: bool = False,
         reconcile: Reconciliation[APIResponse[T]] | None = None,
     ) -> APIResponse[T]:
         """Send one API call under the retry policy; decode the body as *cls*.
+
+        *envelope*: the body wraps the model in ``{"data": ...}`` (create, get, update).
 
         *reconcile* is for writes whose outcome may be unknown after a failure (see
         :class:`~asyncbyok.retry.Reconciliation`).
@@ -301,7 +304,7 @@ class Client:
         started = time.monotonic()
 
         async def send(attempt: int, deadline: float | None) -> APIResponse[T]:
-            return await self._send_once(request, cls, attempt, started, deadline)
+            return await self._send_once(request, cls, envelope, attempt, started, deadline)
 
         try:
             return await run(
@@ -330,6 +333,7 @@ class Client:
         self,
         request: sansio.HTTPRequest,
         cls: type[T],
+        envelope: bool,
         attempt: int,
         started: float,
         deadline: float | None,
@@ -380,7 +384,13 @@ class Client:
                 request_id,
             )
         parsed = sansio.decode_response(
-            raw.status, raw.headers, raw.body, cls, method=request.method, url=request.url
+            raw.status,
+            raw.headers,
+            raw.body,
+            cls,
+            envelope=envelope,
+            method=request.method,
+            url=request.url,
         )
         return APIResponse(
             parsed,

@@ -39,7 +39,7 @@ _Slot = tuple[str | None, str, str]  # workspace, provider, name
 
 @attrs.frozen
 class EnsureResult:
-    """What :meth:`client.byok.ensure <asyncbyok.resources.byok.BYOKResource.ensure>` did.
+    """What ``client.byok.ensure(...)`` did.
 
     ``key`` is the credential as it now is; ``action`` one of ``"created"``,
     ``"updated"``, ``"rotated"`` (the key was replaced, perhaps with other fields) or

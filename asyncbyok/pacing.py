@@ -18,7 +18,7 @@ time in the next second", not "a second": shutting the whole client for the full
 on every 429 would halve a bulk run's speed. So the gate takes a whole-second hint ``n``
 for what it is, a wait somewhere in ``(n - 1, n]``: from ``n - 1`` seconds on it lets one
 request through at a time as a *probe* (at growing intervals, at most
-:data:`PROBE_MAX_INTERVAL` apart). A probe that succeeds opens the gate for everyone; one
+``PROBE_MAX_INTERVAL`` apart). A probe that succeeds opens the gate for everyone; one
 that is refused keeps it shut. Precise hints (fractional seconds, ``retry-after-ms``) are
 obeyed as they are, with no probing.
 """

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
 import attrs
 
 from ._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
-from .models import BYOKKey
+from .models import BYOKKey, UndecodableItem
 
 __all__ = ["AsyncKeyPager", "Page"]
+
+logger = logging.getLogger("asyncbyok")
 
 FetchPage = Callable[[int, int], Awaitable["Page"]]
 
@@ -34,7 +37,10 @@ FetchPage = Callable[[int, int], Awaitable["Page"]]
 class Page:
     """One page of keys: ``data``, ``total_count``, and where it starts.
 
-    ``request_id`` is the server's id for the request that fetched it.
+    ``request_id`` is the server's id for the request that fetched it. ``undecodable``
+    holds the items of the page that are not credentials as this release reads them
+    (:class:`~asyncbyok.models.UndecodableItem`): one malformed item never loses the
+    others, and it still counts in :attr:`item_count`, which is what paging advances by.
     """
 
     data: list[BYOKKey]
@@ -42,11 +48,17 @@ class Page:
     offset: int
     limit: int
     request_id: str | None = None
+    undecodable: list[UndecodableItem] = attrs.field(factory=list)
     _fetch: FetchPage | None = attrs.field(default=None, repr=False, eq=False, alias="fetch")
+
+    @property
+    def item_count(self) -> int:
+        """How many items the server sent in this page, decoded or not."""
+        return len(self.data) + len(self.undecodable)
 
     def has_next_page(self) -> bool:
         """Whether keys follow this page (by ``total_count`` at the time it was fetched)."""
-        return bool(self.data) and self.offset + len(self.data) < self.total_count
+        return self.item_count > 0 and self.offset + self.item_count < self.total_count
 
     async def next_page(self) -> Page | None:
         """Fetch the page after this one, or return ``None`` when this is the last.
@@ -66,7 +78,7 @@ class Page:
         """
         if not self.has_next_page() or self._fetch is None:
             return None
-        return await self._fetch(self.offset + len(self.data), self.limit)
+        return await self._fetch(self.offset + self.item_count, self.limit)
 
     def __iter__(self) -> Any:
         return iter(self.data)
@@ -109,13 +121,15 @@ class AsyncKeyPager:
     async def pages(self) -> AsyncIterator[Page]:
         """Every page in order; each page's ``data`` holds only keys not yielded before."""
         first = await self._fetch(self._offset, self._limit)
+        warned: set[str] = set()
+        _warn_undecodable(first, warned)
         yield first
-        if len(first.data) < self._limit or not first.has_next_page():
+        if first.item_count < self._limit or not first.has_next_page():
             return
         stride = self._limit - self._overlap
         recent: collections.deque[str] = collections.deque(maxlen=2 * self._limit)
         recent.extend(k.id for k in first.data)
-        next_offset = first.offset + len(first.data) - self._overlap
+        next_offset = first.offset + first.item_count - self._overlap
         total = first.total_count
         window: collections.deque[tuple[int, asyncio.Task[Page]]] = collections.deque()
         backtracks = 0
@@ -143,18 +157,35 @@ class AsyncKeyPager:
                 start = 0 if anchor is None else anchor + 1
                 fresh = [k for k in page.data[start:] if k.id not in seen]
                 recent.extend(k.id for k in fresh)
-                if fresh:
+                _warn_undecodable(page, warned)
+                if fresh or page.undecodable:
                     yield attrs.evolve(page, data=fresh)
-                if len(page.data) < self._limit or offset + len(page.data) >= page.total_count:
+                count = page.item_count  # undecodable items hold their places too
+                if count < self._limit or offset + count >= page.total_count:
                     return  # the last page, by its length or by the count sent with it
                 # Where the page after this one starts (used whenever the window is empty).
-                next_offset = offset + len(page.data) - self._overlap
+                next_offset = offset + count - self._overlap
                 if anchor is not None and anchor != self._overlap - 1:
                     # The keys moved: re-plan the remaining offsets from this page.
                     _cancel(window)
                     window.clear()
         finally:
             _cancel(window)
+
+
+def _warn_undecodable(page: Page, warned: set[str]) -> None:
+    """Log each item the listing skips because it could not be decoded, once."""
+    for item in page.undecodable:
+        mark = item.id or f"@{page.offset + item.index}"
+        if mark not in warned:
+            warned.add(mark)
+            logger.warning(
+                "listing skips item %d of the page at offset %d (id %s): %s",
+                item.index,
+                page.offset,
+                item.id,
+                item.error,
+            )
 
 
 def _last_anchor(data: list[BYOKKey], recent: collections.deque[str]) -> int | None:

@@ -210,11 +210,11 @@ class RetryEvent:
 class Reconciliation(Protocol[R_co]):
     """What a write whose outcome may be unknown tells the retry loop.
 
-    - :meth:`may_have_committed`: whether a failed attempt may nonetheless have done its
+    - ``may_have_committed``: whether a failed attempt may nonetheless have done its
       work (it was sent, and no answer proved otherwise);
-    - :meth:`lookup`: before a resend, find what an earlier attempt did; its result ends
+    - ``lookup``: before a resend, find what an earlier attempt did; its result ends
       the call, ``None`` means "resend". It runs under the call's deadline;
-    - :meth:`settle`: once an earlier attempt may have committed, whether a later
+    - ``settle``: once an earlier attempt may have committed, whether a later
       attempt's error proves it did (a DELETE's 404), and the call's result if so.
     """
 

@@ -30,14 +30,14 @@ call's deadline.
 **Cost.** The API documents no listing order, so a lookup cannot stop early at the
 newest credentials: it lists the provider's scope in full (one request per 100
 credentials). Concurrent ambiguous failures share listings: a listing waits
-:data:`COALESCE_SECONDS` for others to join, and serves every failure before it began.
+``COALESCE_SECONDS`` (50 ms) for others to join, and serves every failure before it began.
 
 Limits, stated plainly:
 
 - With a unique ``name`` the match is exact. Without one, two unnamed creates of keys
   that share their visible ends and settings, made in the same few minutes by other
   clients, cannot be told apart; the oldest unclaimed one is returned. Name your
-  credentials, or use :meth:`~asyncbyok.resources.byok.BYOKResource.ensure`.
+  credentials, or use ``client.byok.ensure(...)``.
 - A request the server is still working on when our timeout fires may commit after the
   lookup found nothing; the resend then makes a second credential. A timeout longer than
   the server's worst latency closes this gap.

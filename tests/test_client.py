@@ -91,8 +91,15 @@ async def test_invalid_input_sends_nothing(client: Client, emulator: Emulator) -
     assert sorted(info.value.paths) == ["key", "name"]
     with pytest.raises(ValidationError, match="provider: is required"):
         await client.byok.create(key=RAW)
-    with pytest.raises(ValidationError):
-        await client.byok.update("id", is_fallback=None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as info:
+        await client.byok.update(
+            "11111111-2222-4333-8444-555555555555",
+            is_fallback=None,  # type: ignore[arg-type]
+        )
+    assert info.value.paths == ["is_fallback"]
+    with pytest.raises(ValidationError) as info:
+        await client.byok.update("id", disabled=True)
+    assert info.value.paths == ["key_id"]
     with pytest.raises(ValidationError):
         client.byok.list(limit=500)
     assert sum(emulator.stats.requests.values()) == 0
@@ -111,8 +118,8 @@ async def test_auth_errors(emulator: Emulator, make_client: object, exc: type[Ex
         with pytest.raises(exc) as info:
             await c.byok.create(provider="openai", key=RAW)
     err = info.value
-    assert err.status in (401, 403)  # type: ignore[attr-defined]
-    assert err.code == err.status  # type: ignore[attr-defined]
+    assert err.status_code in (401, 403)  # type: ignore[attr-defined]
+    assert err.code == err.status_code  # type: ignore[attr-defined]
     assert err.request_id.startswith("req_")  # type: ignore[attr-defined]
     assert err.attempts == 1  # type: ignore[attr-defined]
 

@@ -153,3 +153,60 @@ async def test_each_page_is_fetched_once(client: Client, emulator: Emulator) -> 
         assert len([k async for k in client.byok.list(concurrency=concurrency)]) == 2000
         # pages overlap by 5 keys: 95 new keys a page after the first, and no refetches
         assert emulator.stats.requests["list"] == 1 + -(-1900 // 95)
+
+
+async def test_undecodable_items_hold_their_places_and_lose_no_key(
+    caplog: Any,
+) -> None:
+    # A server whose every 7th item is malformed: the pager must still list every
+    # good key once, advance by the items the server sent, and report the bad ones.
+    from asyncbyok import AsyncKeyPager
+    from asyncbyok.codec import converter
+    from asyncbyok.models import BYOKKeyList
+
+    total = 230
+    items: list[Any] = []
+    for i in range(total):
+        if i % 7 == 3:
+            items.append({"id": f"bad-{i}", "provider": "openai"})  # no label: not a key
+        else:
+            items.append(
+                {
+                    "id": f"00000000-0000-4000-8000-{i:012d}",
+                    "provider": "openai",
+                    "label": "sk-...AbCd",
+                    "created_at": "2025-08-24T10:30:00Z",
+                    "workspace_id": "00000000-0000-4000-8000-000000000000",
+                    "name": f"k{i}",
+                    "disabled": False,
+                    "is_fallback": False,
+                    "allowed_models": None,
+                    "allowed_user_ids": None,
+                    "sort_order": i,
+                }
+            )
+
+    async def fetch(offset: int, limit: int) -> Page:
+        body = converter.structure(
+            {"data": items[offset : offset + limit], "total_count": total}, BYOKKeyList
+        )
+        return Page(
+            data=body.data,
+            total_count=body.total_count,
+            offset=offset,
+            limit=limit,
+            undecodable=body.undecodable,
+            fetch=fetch,
+        )
+
+    keys = [k async for k in AsyncKeyPager(fetch, limit=50, concurrency=3)]
+    good = [it["id"] for it in items if "label" in it]
+    assert [k.id for k in keys] == good
+    bad = [it["id"] for it in items if "label" not in it]
+    assert all(b in caplog.text for b in bad)
+    first = await fetch(0, 50)
+    assert first.item_count == 50
+    assert len(first.data) == 50 - len(first.undecodable)
+    second = await first.next_page()
+    assert second is not None
+    assert second.offset == 50

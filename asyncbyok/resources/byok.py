@@ -177,7 +177,7 @@ class RawBYOKResource:
         url = self._client.base_url + "/byok"
         safe = SafeCreate(request, reconciler, "POST", url)
         response = await self._client.request(
-            "POST", "/byok", BYOKKey, json_body=request, reconcile=safe
+            "POST", "/byok", BYOKKey, json_body=request, envelope=True, reconcile=safe
         )
         if not response.recovered:
             reconciler.claimed.add(response.parsed.id)
@@ -186,7 +186,7 @@ class RawBYOKResource:
     async def get(self, key_id: str) -> APIResponse[BYOKKey]:
         """``GET /byok/{id}``: one credential; :class:`~asyncbyok.errors.NotFoundError` if
         absent or deleted. *key_id* must be a UUID."""
-        return await self._client.request("GET", sansio.key_path(key_id), BYOKKey)
+        return await self._client.request("GET", sansio.key_path(key_id), BYOKKey, envelope=True)
 
     @_takes_fields(UpdateBYOKKeyRequest, skip=2)
     async def update(
@@ -216,7 +216,7 @@ class RawBYOKResource:
         """
         assert request is not None  # built by _takes_fields
         path = sansio.key_path(key_id)
-        return await self._client.request("PATCH", path, BYOKKey, json_body=request)
+        return await self._client.request("PATCH", path, BYOKKey, json_body=request, envelope=True)
 
     async def delete(self, key_id: str) -> APIResponse[DeleteResult]:
         """``DELETE /byok/{id}`` (the API soft-deletes it and wipes the key).
@@ -357,6 +357,7 @@ def _page(
         offset=offset,
         limit=limit,
         request_id=response.request_id,
+        undecodable=body.undecodable,
         fetch=fetch,
     )
 
@@ -369,7 +370,7 @@ def _pager_arguments(concurrency: object) -> None:
 class BYOKResource:
     """``client.byok``: the BYOK provider credentials of the account.
 
-    Every method has a twin on :attr:`with_raw_response` that takes the same arguments
+    Every method has a twin on ``with_raw_response`` that takes the same arguments
     and returns the :class:`~asyncbyok.response.APIResponse` around the result.
     """
 
