@@ -25,6 +25,7 @@ def _requests(n: int, provider: str = "openai") -> list[CreateBYOKKeyRequest]:
     ]
 
 
+@pytest.mark.slow  # ten seconds by design: 2,000 creates at 200 a second
 async def test_2000_creates_under_a_rate_limit_all_succeed_without_duplicates() -> None:
     async with (
         Emulator(seed=11, rate_limit=RateLimit(rate=200, burst=20)) as emu,

@@ -32,6 +32,8 @@ from asyncbyok.safe_create import SafeDelete
 
 RAW = "sk-proj-engine-0123456789-AbCd"
 FAST = RetryPolicy(wait_scale=0.0)
+# The limits every plain `pytest` meets; CI runs the rest too (`-m slow`).
+_FAST_LIMITS = {("bucket", "seconds"), ("window", "seconds")}
 
 
 def _client(emu: Emulator, **kwargs: Any) -> Client:
@@ -73,8 +75,14 @@ async def test_a_precise_retry_after_is_obeyed_without_probing() -> None:
     assert emu.stats.rate_limited == client.rate_limited
 
 
-@pytest.mark.parametrize("kind", ["bucket", "window"])
-@pytest.mark.parametrize("form", ["seconds", "fractional", "ms", "none"])
+_EVERY_LIMIT = [
+    pytest.param(kind, form, marks=[] if (kind, form) in _FAST_LIMITS else [pytest.mark.slow])
+    for kind in ("bucket", "window")
+    for form in ("seconds", "fractional", "ms", "both", "none")
+]
+
+
+@pytest.mark.parametrize(("kind", "form"), _EVERY_LIMIT)
 async def test_bulk_converges_under_every_limit_kind_and_hint(kind: Any, form: Any) -> None:
     limit = RateLimit(rate=400, burst=20, kind=kind, retry_after=form)
     async with Emulator(rate_limit=limit) as emu, _client(emu, retry=RetryPolicy()) as client:
@@ -101,6 +109,7 @@ def test_the_limiter_lets_go_once_429s_stop() -> None:
     assert limiter.relaxed == 1
 
 
+@pytest.mark.slow  # two seconds of quiet, by design
 async def test_after_a_burst_into_a_limit_and_quiet_a_client_is_as_fast_as_a_fresh_one() -> None:
     async with Emulator(rate_limit=RateLimit(rate=50, burst=5)) as emu, _client(emu) as client:
         await asyncio.gather(*(client.byok.list() for _ in range(20)))
@@ -263,7 +272,8 @@ async def test_the_whole_call_lookups_included_ends_by_the_deadline() -> None:
         }
     )
     policy = RetryPolicy(deadline=0.6, wait_scale=0.0)
-    async with Emulator(faults=faults) as emu, _client(emu, retry=policy) as client:
+    emulator = Emulator(faults=faults, shutdown_timeout=0.1)  # don't wait for the slow ones
+    async with emulator as emu, _client(emu, retry=policy) as client:
         start = time.monotonic()
         with pytest.raises(asyncbyok.APIConnectionError) as info:
             await client.byok.create(provider="openai", key=RAW, name="slow")
@@ -276,7 +286,8 @@ async def test_the_whole_call_lookups_included_ends_by_the_deadline() -> None:
 async def test_the_deadline_cuts_an_attempt_that_would_run_past_it() -> None:
     faults = Faults({"get": FaultConfig(slow_rate=1.0, slow_seconds=3.0)})
     policy = RetryPolicy(deadline=0.3)
-    async with Emulator(faults=faults) as emu, _client(emu, retry=policy, timeout=Timeout(10)) as c:
+    emulator = Emulator(faults=faults, shutdown_timeout=0.1)
+    async with emulator as emu, _client(emu, retry=policy, timeout=Timeout(10)) as c:
         start = time.monotonic()
         with pytest.raises(APITimeoutError):
             await c.byok.get("11111111-2222-3333-4444-555555555555")
