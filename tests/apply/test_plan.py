@@ -6,7 +6,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from asyncbyok import UNSET, BYOKKey
+import attrs
+import pytest
+
+from asyncbyok import UNSET, BYOKKey, ValidationError
 from asyncbyok.apply import Create, Delete, FieldChange, Rotate, Update, make_plan
 from asyncbyok.apply.render import plan_to_json, render_plan
 
@@ -210,3 +213,48 @@ def test_rendering_shows_null_and_never_a_raw_key(manifest: ManifestFactory) -> 
 def test_empty_plan_text(manifest: ManifestFactory) -> None:
     plan = make_plan(manifest("keys: []"), [])
     assert render_plan(plan).splitlines()[0] == "No changes: the server matches the manifest."
+
+
+KEEP = f"""\
+missing_keys: keep
+defaults: {{provider: openai, workspace_id: {WS_A}}}
+keys:
+  - {{name: prod, key_env: UNSET_A, allowed_models: [openai/gpt-4o], disabled: false}}
+  - {{name: batch, key_env: UNSET_B}}
+"""
+
+
+def test_missing_keys_keep_manages_fields_and_never_rotates(manifest: ManifestFactory) -> None:
+    m = manifest(KEEP, env={})
+    prod, batch = m.keys
+    assert prod.key_missing == "environment variable UNSET_A is not set"
+    assert batch.key_missing == "environment variable UNSET_B is not set"
+    assert prod.key_source == "env UNSET_A (not set)"
+    with pytest.raises(ValueError, match="no key"):
+        _ = prod.raw_key
+    existing = [
+        server_key("prod", label="sk-...Zzzz", allowed_models=["openai/gpt-4o"], disabled=True),
+        server_key("batch", label="sk-...Zzzz"),
+    ]
+    # The labels match no key (none is at hand): still no rotation, even when forced.
+    for force in (False, True):
+        plan = make_plan(m, existing, force_rotate=force)
+        assert plan.rotations == ()
+        (update,) = plan.updates
+        assert update.changes == (FieldChange("disabled", True, False),)
+        assert "key" not in attrs.asdict(update.request(), filter=lambda a, v: v is not UNSET)
+        assert plan.unchanged == 1
+        assert "2 credential(s) have no key at hand" in plan.warnings[-1]
+
+
+def test_missing_keys_keep_refuses_to_create_without_a_key(manifest: ManifestFactory) -> None:
+    m = manifest(KEEP, env={"UNSET_B": KEY_B})
+    with pytest.raises(ValidationError) as info:
+        make_plan(m, [server_key("batch")])
+    assert [(e.path, e.message) for e in info.value.errors] == [
+        ("keys[0]", f"cannot create openai/prod @ {WS_A}: its key is not at hand "
+         "(environment variable UNSET_A is not set)"),
+    ]  # fmt: skip
+    # Without `keep` (the default), an unset variable is a manifest error, as ever.
+    with pytest.raises(ValidationError, match="UNSET_A is not set"):
+        manifest(KEEP.replace("missing_keys: keep\n", ""), env={})
