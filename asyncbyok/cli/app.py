@@ -60,20 +60,19 @@ def _wants_json(args: Sequence[str]) -> bool:
 
 def _usage_failure(exc: click.ClickException, args: Sequence[str]) -> int:
     """Show a click error (usage, bad option value) with nothing secret in it."""
+    import os
+
+    from .._constants import API_KEY_ENV
     from .failure import Failure, error_document
     from .output import Output
     from .redact import Redactor
 
     redactor = Redactor()
+    redactor.add(os.environ.get(API_KEY_ENV), always=True)
     for index, arg in enumerate(args):
         redactor.add(arg)
         if index and args[index - 1] == "--api-key":
             redactor.add(arg, always=True)
-    import os
-
-    from .._constants import API_KEY_ENV
-
-    redactor.add(os.environ.get(API_KEY_ENV), always=True)
     exc.message = redactor.scrub(exc.message)  # type: ignore[misc]  # shown redacted
     exc.show()
     if _wants_json(args):
