@@ -73,6 +73,8 @@ def _usage_failure(exc: click.ClickException, args: Sequence[str]) -> int:
         redactor.add(arg)
         if index and args[index - 1] == "--api-key":
             redactor.add(arg, always=True)
+        elif arg.startswith("--api-key="):
+            redactor.add(arg.partition("=")[2], always=True)
     exc.message = redactor.scrub(exc.message)  # type: ignore[misc]  # shown redacted
     exc.show()
     if _wants_json(args):
