@@ -19,6 +19,7 @@ Across processes, the lookup by name finds what an earlier run stored.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -31,7 +32,7 @@ from .response import APIResponse
 if TYPE_CHECKING:
     from .resources.byok import RawBYOKResource
 
-__all__ = ["EnsureResult", "ensure"]
+__all__ = ["EnsureResult", "Pending", "Wanted", "check", "ensure"]
 
 Action = Literal["created", "updated", "rotated", "unchanged"]
 _Slot = tuple[str | None, str, str]  # workspace, provider, name
@@ -52,7 +53,7 @@ class EnsureResult:
     changed: tuple[str, ...] = ()
 
 
-class _Pending:
+class Pending:
     """The ensure task in flight for each name, per client (one loop's worth)."""
 
     def __init__(self) -> None:
@@ -71,8 +72,24 @@ def _fields_of(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-async def ensure(
-    resource: RawBYOKResource,
+@attrs.frozen
+class Wanted:
+    """One ``ensure`` call, checked: what to look for and what to make of it."""
+
+    create: CreateBYOKKeyRequest  # carries a placeholder key when none was given
+    key: str | Unset
+    rotate_key: bool
+    fields: dict[str, Any]
+
+    @property
+    def slot(self) -> _Slot:
+        workspace = self.create.workspace_id
+        name = self.create.name
+        assert isinstance(name, str)
+        return (None if workspace is UNSET else workspace, str(self.create.provider), name)
+
+
+def check(
     *,
     provider: ProviderSlug | str,
     name: str,
@@ -80,8 +97,8 @@ async def ensure(
     workspace_id: str | Unset,
     rotate_key: bool,
     fields: dict[str, Any],
-) -> APIResponse[EnsureResult]:
-    """Get or create; see the module docstring. Checks everything before sending."""
+) -> Wanted:
+    """Check an ``ensure`` call's arguments, before anything is sent."""
     fields = _fields_of(fields)
     # Build both requests now: bad input is refused before anything is sent.
     create = CreateBYOKKeyRequest(
@@ -96,14 +113,27 @@ async def ensure(
         raise ValidationError([FieldError("key", "is needed to rotate the key")], subject="ensure")
     if not isinstance(name, str) or not name:
         raise ValidationError([FieldError("name", "must be a non-empty string")], subject="ensure")
-    workspace = None if workspace_id is UNSET else workspace_id
-    slot: _Slot = (workspace, str(create.provider), name)
-    pending = resource._client.shared_state("ensure", _Pending)
+    return Wanted(create, key, rotate_key, fields)
+
+
+async def ensure(
+    resource: RawBYOKResource,
+    wanted: Wanted,
+    *,
+    pending: Pending,
+    list_keys: Callable[[Wanted], AsyncIterator[BYOKKey]],
+) -> APIResponse[EnsureResult]:
+    """Get or create *wanted* through *resource*; see the module docstring.
+
+    *pending* is the client's :class:`Pending` (shared by its copies); *list_keys* lists
+    the credentials of the wanted provider and workspace.
+    """
+    slot = wanted.slot
     while (earlier := pending.tasks.get(slot)) is not None:
         # An earlier ensure of this name (perhaps cancelled by its caller) is still at
         # work: its outcome is what this call would look for.
         await asyncio.wait([earlier])
-    task = asyncio.ensure_future(_ensure_once(resource, create, key, workspace, rotate_key, fields))
+    task = asyncio.ensure_future(_ensure_once(resource, wanted, list_keys))
     pending.tasks[slot] = task
 
     def forget(done: asyncio.Task[Any]) -> None:
@@ -118,47 +148,35 @@ async def ensure(
 
 async def _ensure_once(
     resource: RawBYOKResource,
-    create: CreateBYOKKeyRequest,
-    key: str | Unset,
-    workspace: str | None,
-    rotate_key: bool,
-    fields: dict[str, Any],
+    wanted: Wanted,
+    list_keys: Callable[[Wanted], AsyncIterator[BYOKKey]],
 ) -> APIResponse[EnsureResult]:
-    name = create.name
-    assert isinstance(name, str)
-    named = [
-        k
-        async for k in resource._client.byok.list(
-            provider=create.provider, workspace_id=UNSET if workspace is None else workspace
-        )
-        if k.name == name
-    ]
+    workspace, provider, name = wanted.slot
+    named = [k async for k in list_keys(wanted) if k.name == name]
     if len(named) > 1:
-        raise DuplicateNameError(
-            name=name, provider=str(create.provider), workspace_id=workspace, keys=named
-        )
+        raise DuplicateNameError(name=name, provider=provider, workspace_id=workspace, keys=named)
     if not named:
-        if key is UNSET:
+        if wanted.key is UNSET:
             raise ValidationError(
                 [FieldError("key", f"is needed: no credential named {name!r} exists yet")],
                 subject="ensure",
             )
-        response = await resource.create(create)
+        response = await resource.create(wanted.create)
         return _wrap(response, EnsureResult(response.parsed, "created"))
     current = named[0]
     changes = {
         field: value
-        for field, value in fields.items()
+        for field, value in wanted.fields.items()
         if value is not UNSET and getattr(current, field, UNSET) != value
     }
-    if rotate_key:
-        changes["key"] = key
+    if wanted.rotate_key:
+        changes["key"] = wanted.key
     if not changes:
         # The facts of the listing would do, but a GET gives this key's own.
         response = await resource.get(current.id)
         return _wrap(response, EnsureResult(response.parsed, "unchanged"))
     updated = await resource.update(current.id, UpdateBYOKKeyRequest(**changes))
-    action: Action = "rotated" if rotate_key else "updated"
+    action: Action = "rotated" if wanted.rotate_key else "updated"
     return _wrap(updated, EnsureResult(updated.parsed, action, tuple(changes)))
 
 

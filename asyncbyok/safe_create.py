@@ -49,7 +49,7 @@ import asyncio
 import collections
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -70,6 +70,8 @@ COALESCE_SECONDS = 0.05
 _MATCHED_APART = frozenset({"provider", "key", "workspace_id", "name"})
 
 Clock = Callable[[], float]
+T = TypeVar("T")
+_Facts = tuple[int, Mapping[str, str], "str | None"]  # status, headers, request id
 
 
 @attrs.frozen
@@ -262,17 +264,8 @@ class SafeCreate:
         found = await self.reconciler.find(self.request, since=self.since, failed_at=failed_at)
         if found is None:
             return None
-        return APIResponse(
-            found.key,
-            found.status,
-            found.headers,
-            found.request_id,
-            attempts,
-            time.monotonic() - self.started,
-            self.method,
-            self.url,
-            recovered=True,
-        )
+        facts = (found.status, found.headers, found.request_id)
+        return _recovered(found.key, facts, attempts, self.started, self.method, self.url)
 
     def settle(self, exc: APIError, *, attempts: int) -> APIResponse[BYOKKey] | None:
         return None  # no answer to a create proves an earlier attempt stored it
@@ -310,14 +303,25 @@ class SafeDelete:
         return None
 
     def _deleted(self, gone: NotFoundError, attempts: int) -> APIResponse[DeleteResult]:
-        return APIResponse(
-            DeleteResult(deleted=True),
-            gone.status,
-            gone.headers,
-            gone.request_id,
-            attempts,
-            time.monotonic() - self.started,
-            self.method,
-            self.url,
-            recovered=True,
+        facts = (gone.status_code, gone.headers, gone.request_id)
+        return _recovered(
+            DeleteResult(deleted=True), facts, attempts, self.started, self.method, self.url
         )
+
+
+def _recovered(
+    parsed: T, facts: _Facts, attempts: int, started: float, method: str, url: str
+) -> APIResponse[T]:
+    """The response of a call settled by a lookup: the lookup's facts, the call's name."""
+    status, headers, request_id = facts
+    return APIResponse(
+        parsed,
+        status,
+        headers,
+        request_id,
+        attempts,
+        time.monotonic() - started,
+        method,
+        url,
+        recovered=True,
+    )

@@ -23,7 +23,8 @@ from .. import sansio
 from .._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .._sentinel import UNSET, Unset
 from ..bulk import CreateResult, bulk_policy, create_many
-from ..ensure import EnsureResult, ensure
+from ..ensure import EnsureResult, Pending, Wanted, ensure
+from ..ensure import check as check_ensure
 from ..errors import FieldError, ValidationError
 from ..models import (
     BYOKKey,
@@ -305,14 +306,22 @@ class RawBYOKResource:
     ) -> APIResponse[EnsureResult]:
         """Get or create the credential named *name* (see :func:`asyncbyok.ensure.ensure`);
         the response facts are those of the last request the call made."""
-        return await ensure(
-            self,
+        wanted = check_ensure(
             provider=provider,
             name=name,
             key=key,
             workspace_id=workspace_id,
             rotate_key=rotate_key,
             fields=fields,
+        )
+        pending = self._client.shared_state("ensure", Pending)
+        return await ensure(self, wanted, pending=pending, list_keys=self._named_scope)
+
+    def _named_scope(self, wanted: Wanted) -> AsyncIterator[BYOKKey]:
+        """The credentials of *wanted*'s provider and workspace (for ``ensure``)."""
+        create = wanted.create
+        return aiter(
+            self._client.byok.list(provider=create.provider, workspace_id=create.workspace_id)
         )
 
     # Last in the class: below this line, "list" names the method, not the builtin.
