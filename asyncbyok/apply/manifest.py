@@ -198,7 +198,7 @@ def parse_manifest(
     fake_keys: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """Check a manifest given as text; see :func:`load_manifest`.
+    r"""Check a manifest given as text; see :func:`load_manifest`.
 
     >>> text = "version: 1\nkeys: [{name: a, provider: openai, key_env: K}]"
     >>> m = parse_manifest(text, env={"K": "sk-1"})
