@@ -186,11 +186,38 @@ def evaluate_targets(scenarios: dict[str, Any], *, concurrency: int) -> list[dic
                 unit="",
             )
         )
+    startup = scenarios.get("startup")
+    started = startup is not None and "error" not in startup
+    if startup is not None and started:
+        reference = startup["reference"]
+        goal = startup["target_ratio"]
+        for name, row in startup["commands"].items():
+            if name == reference:
+                continue
+            v = row.get("ratio_to_openrouter")
+            out.append(
+                _target(
+                    f"startup: `{name}` vs `{reference}` (wall time)",
+                    f"<= {goal:g}x",
+                    v,
+                    check(v, lambda x: x <= goal),
+                    f"{_num(row['median_ms'], 1)} ms vs "
+                    f"{_num(startup['commands'].get(reference, {}).get('median_ms'), 1)} ms",
+                )
+            )
     imports = scenarios.get("import")
     if imports and "error" not in imports:
         v = imports.get("ratio_vs_openrouter")
+        # With the startup scenario's wall times, the target is judged there (issue 12:
+        # side by side, wall time); this figure stays as the breakdown's.
         out.append(
-            _target("import time vs official SDK", "<= 0.5x", v, check(v, lambda x: x <= 0.5))
+            _target(
+                "import time vs official SDK (-X importtime, cumulative)",
+                "see startup" if started else "<= 0.5x",
+                v,
+                None if started else check(v, lambda x: x <= 0.5),
+                "the 0.5x target is judged on wall time (startup)" if started else "",
+            )
         )
     memory = scenarios.get("memory")
     if memory and "error" not in memory:
@@ -464,9 +491,44 @@ def _md_import(s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _md_startup(s: dict[str, Any]) -> list[str]:
+    p = s["params"]
+    reference = s["reference"]
+    lines = [
+        "## 5b. Startup",
+        "",
+        f"Wall time of each command in a fresh interpreter, side by side with `{reference}` "
+        f"(the official SDK): {p['warmup']} warm-up run(s) each, then {p['rounds']} rounds "
+        "running every command once in a rotating order, as `python -m benchmarks.startup` "
+        f"does; medians. Target: at most {s['target_ratio']:g}x `{reference}`.",
+        "",
+    ]
+    rows = []
+    for name, r in s["commands"].items():
+        ratio = r.get("ratio_to_openrouter")
+        if name == reference:
+            verdict = "reference"
+        elif ratio is None:
+            verdict = "-"
+        else:
+            verdict = "met" if ratio <= s["target_ratio"] else "**missed**"
+        rows.append(
+            [
+                f"`{p['commands'].get(name, name)}`",
+                _num(r["median_ms"], 1),
+                _num(r.get("min_ms"), 1),
+                _num(r.get("stdev_ms"), 1),
+                _x(ratio),
+                verdict,
+            ]
+        )
+    header = ["command", "median ms", "min ms", "stdev ms", f"vs `{reference}`", "target"]
+    return [*lines, *_table(header, rows), ""]
+
+
 def _md_memory(s: dict[str, Any]) -> list[str]:
     lines = [
-        "## 5b. Memory while iterating",
+        "## 5c. Memory while iterating",
         "",
         f"`async for key in client.byok.list()` over {s['params']['keys']:,} keys in a fresh "
         f"process, tracemalloc on; sampled every {s['params']['every']:,} keys. Peak traced: "
@@ -524,6 +586,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         ("idle", _md_idle),
         ("faults", _md_faults),
         ("import", _md_import),
+        ("startup", _md_startup),
         ("memory", _md_memory),
     ]
     for key, render in sections:

@@ -43,6 +43,7 @@ from .scenarios import (
     scenario_limits,
     scenario_list,
     scenario_memory,
+    scenario_startup,
 )
 
 __all__ = ["SCENARIOS", "main", "run"]
@@ -55,6 +56,7 @@ SCENARIOS: dict[str, Callable[[Sizes, Callable[[str], None]], dict[str, Any]]] =
     "idle": scenario_idle,
     "faults": scenario_faults,
     "import": scenario_import,
+    "startup": scenario_startup,
     "memory": scenario_memory,
 }
 
@@ -215,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit_rounds=r,
             idle_rounds=r,
             import_rounds=r,
+            startup_rounds=r,
         )
     sizes = attrs.evolve(sizes, fault_operations=args.faults_on)
     out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)

@@ -13,11 +13,13 @@ import functools
 import gc
 import json
 import re
+import shlex
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -50,6 +52,7 @@ __all__ = [
     "scenario_limits",
     "scenario_list",
     "scenario_memory",
+    "scenario_startup",
 ]
 
 T = TypeVar("T")
@@ -98,6 +101,8 @@ class Sizes:
     idle_quiet: float = 3.0  # seconds of quiet, the limit lifted, before the second burst
     idle_rounds: int = 5
     import_rounds: int = 7
+    startup_rounds: int = 30  # as ``python -m benchmarks.startup``
+    startup_warmup: int = 3
     memory_keys: int = 100_000
     memory_every: int = 10_000
 
@@ -126,6 +131,8 @@ QUICK = Sizes(
     idle_quiet=2.1,
     idle_rounds=1,
     import_rounds=2,
+    startup_rounds=2,
+    startup_warmup=1,
     memory_keys=1000,
     memory_every=250,
 )
@@ -881,6 +888,55 @@ def scenario_import(sizes: Sizes, log: Log) -> dict[str, Any]:
         "ready_ratio_vs_openrouter": _ratio(
             ready_medians.get("asyncbyok"), ready_medians.get("openrouter")
         ),
+    }
+
+
+def scenario_startup(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """Wall time to start ``asyncbyok --help``, ``asyncbyok plan --help`` and
+    ``import asyncbyok``, against ``import openrouter``: :mod:`benchmarks.startup`'s
+    measurement (fresh interpreters, warm-up runs, rotating rounds), its figures here."""
+    from . import startup
+
+    argvs = startup.commands()
+    skipped: dict[str, str] = {}
+    reason = missing("openrouter")
+    if reason is not None:
+        del argvs[startup.REFERENCE]
+        skipped[startup.REFERENCE] = reason
+    times = startup.measure(argvs, rounds=sizes.startup_rounds, warmup=sizes.startup_warmup)
+    if reason is None:
+        rows = startup.summarize(times)
+    else:  # no reference to divide by: the medians alone
+        rows = {
+            name: {
+                "runs": len(samples),
+                "median_ms": round(1000 * statistics.median(samples), 1),
+                "ratio_to_openrouter": None,
+            }
+            for name, samples in times.items()
+        }
+    for name, row in rows.items():
+        ratio = row["ratio_to_openrouter"]
+        log(
+            f"  startup {name:<24} {row['median_ms']:7.1f} ms"
+            + ("" if ratio is None else f"  ({ratio:.2f}x {startup.REFERENCE})")
+        )
+    return {
+        "params": {
+            "rounds": sizes.startup_rounds,
+            "warmup": sizes.startup_warmup,
+            "method": "wall time of each command in a fresh interpreter (python -m "
+            "benchmarks.startup's measurement): warm-up runs, then rounds running every "
+            "command once in a rotating order; medians",
+            "commands": {
+                name: shlex.join([Path(argv[0]).name, *argv[1:]]) for name, argv in argvs.items()
+            },
+        },
+        "skipped": skipped,
+        "reference": startup.REFERENCE,
+        "target_ratio": startup.TARGET_RATIO,
+        "commands": rows,
+        "ms_samples": {name: [round(1000 * t, 2) for t in ts] for name, ts in times.items()},
     }
 
 
