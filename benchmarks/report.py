@@ -415,7 +415,7 @@ def _md_idle(s: dict[str, Any]) -> list[str]:
         "## 3c. Idle, then a burst",
         "",
         f"A long-lived client makes {p['gets']} concurrent `client.byok.get` calls into a "
-        f"limit of {p['rate']:g} req/s ({p['limit']}, burst {p['burst']}), so it meets 429s "
+        f"limit of {p['rate']:g} req/s, burst {p['burst']} ({p['limit']}), so it meets 429s "
         f"and its adaptive rate limiter switches on; then {p['quiet_s']:g} s of quiet while "
         f"the limit is lifted; then {p['gets']} concurrent gets again. A fresh client makes "
         "the same bursts and quiet against the unlimited server (its first burst opens the "
@@ -441,7 +441,12 @@ def _md_idle(s: dict[str, Any]) -> list[str]:
         "",
     ]
     if failed:
-        lines += [f"Gets that failed, by error: {failed}.", ""]
+        lines += [
+            f"Gets that failed, by error: {failed}. The gets run with the default retry "
+            "policy: one that runs out of retries into the limit raises; the timed bursts "
+            "are the ones after the quiet.",
+            "",
+        ]
     return lines
 
 

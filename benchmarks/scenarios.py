@@ -693,7 +693,8 @@ def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
             "burst": sizes.idle_burst,
             "quiet_s": sizes.idle_quiet,
             "rounds": sizes.idle_rounds,
-            "limit": "token bucket, whole-second Retry-After (the emulator's default)",
+            "limit": "a token bucket answering with whole-second Retry-After, the "
+            "emulator's default",
             "note": "each client first creates the key it gets; concurrent client.byok.get "
             "with default settings; the fresh client also makes a first burst and waits out "
             "the same quiet (unlimited), so both time a second burst on warm connections; "
