@@ -28,6 +28,7 @@ from .errors import (
     AsyncBYOKError,
     ClientClosedError,
     EventLoopError,
+    RateLimitError,
 )
 from .pacing import AdaptiveRateLimiter, BackoffGate
 from .resources.byok import BYOKResource
@@ -359,6 +360,7 @@ class Client:
                 )
             if timeout.total is None or left < timeout.total:
                 timeout = attrs.evolve(timeout, total=left)
+        early = shared.gate.early() if shared.rate_limited else False
         try:
             raw = await shared.transport.send(request, timeout)
         except BaseException:
@@ -383,15 +385,19 @@ class Client:
                 attempt,
                 request_id,
             )
-        parsed = sansio.decode_response(
-            raw.status,
-            raw.headers,
-            raw.body,
-            cls,
-            envelope=envelope,
-            method=request.method,
-            url=request.url,
-        )
+        try:
+            parsed = sansio.decode_response(
+                raw.status,
+                raw.headers,
+                raw.body,
+                cls,
+                envelope=envelope,
+                method=request.method,
+                url=request.url,
+            )
+        except RateLimitError as exc:
+            exc.sent_early = early
+            raise
         return APIResponse(
             parsed,
             raw.status,

@@ -268,11 +268,18 @@ class ConflictError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the server's wait in seconds, if given."""
+    """429: too many requests. ``retry_after`` is the server's wait in seconds, if given.
+
+    ``sent_early`` is true when the client sent the refused request before the moment an
+    earlier 429 named: as a probe of a whole-second ``Retry-After``, or released when a
+    probe was accepted (see :mod:`asyncbyok.pacing`). Such a refusal is the client's own
+    guess gone wrong, so it does not count against the call's ``max_retries``.
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.sent_early = False
 
 
 class InternalServerError(APIStatusError):

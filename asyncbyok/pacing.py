@@ -53,6 +53,7 @@ class BackoffGate:
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._until = 0.0
+        self._named = 0.0  # the latest moment a server named, whether or not probes opened it
         self._probe_at = math.inf  # no probing unless a coarse hint allowed it
         self._probe_interval = PROBE_FIRST_INTERVAL
         self._probing = False
@@ -73,6 +74,7 @@ class BackoffGate:
         """
         now = self._clock()
         until = now + seconds
+        self._named = max(self._named, until)
         if until <= self._until:
             return
         self._until = until
@@ -81,6 +83,10 @@ class BackoffGate:
             self._probe_at = max(earliest, self._probe_at) if self._probing else earliest
         else:
             self._probe_at = math.inf
+
+    def early(self) -> bool:
+        """Whether a request sent now goes before the moment the server last named."""
+        return self._named > self._clock()
 
     def open(self) -> None:
         """Open the gate now: a probe proved the server takes requests again."""
@@ -107,7 +113,7 @@ class BackoffGate:
 
     def reset(self) -> None:
         """Forget every wait and waiter (the client moved to another event loop)."""
-        self._until = 0.0
+        self._until = self._named = 0.0
         self._probe_at = math.inf
         self._probing = False
         self._opened = None

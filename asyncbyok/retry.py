@@ -299,15 +299,22 @@ class _Failure:
             # The decision: retryable, counts, deadline, then (and only then) the budget.
             server_wait, coarse = _server_wait(error)
             if isinstance(error, RateLimitError):
-                rate_limits += 1
+                # A 429 to a request we sent early (a probe) is our guess, not the
+                # server's verdict on this call: it does not use up the call's retries.
+                rate_limits += 0 if error.sent_early else 1
             else:
                 errors += 1
-            wait = server_wait if server_wait is not None else policy.backoff(errors + rate_limits)
+            wait = (
+                server_wait
+                if server_wait is not None
+                else policy.backoff(max(1, errors + rate_limits))
+            )
             state.attempt_number = attempt
             state.outcome_timestamp = failed_at
             state.upcoming_sleep = wait
             if (
                 not policy.is_retryable(error)
+                or policy.max_retries == 0
                 or not policy.allows(errors=errors, rate_limits=rate_limits)
                 or (stop is not None and stop(state))
                 or not budget.try_spend(cost := budget.cost_of(error))

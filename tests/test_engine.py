@@ -355,3 +355,24 @@ async def test_concurrent_ambiguous_failures_share_listings() -> None:
     assert len(emu.store.live()) == 300
     assert ambiguous > 50
     assert lists / ambiguous <= 1.5, (lists, ambiguous)
+
+
+def test_probing_early_never_uses_up_a_calls_retries() -> None:
+    # A burst of plain calls into a fast bucket that says "Retry-After: 1", the server on
+    # its own loop as a real one would be. Probes, and the calls they release, go before
+    # that second is up; their refusals are our guesses, so with the default three
+    # retries every call still succeeds.
+    async def burst(emu: Emulator, calls: int) -> list[Any]:
+        async with _client(emu, retry=RetryPolicy()) as client:
+            key = await client.byok.create(provider="openai", key=RAW, name="hot")
+            got = await asyncio.gather(
+                *(client.byok.get(key.id) for _ in range(calls)), return_exceptions=True
+            )
+            assert client.rate_limited > 0
+        return got
+
+    limit = RateLimit(rate=200, burst=20, retry_after="seconds")
+    with Emulator(rate_limit=limit, seed=3).run_in_thread() as emu:
+        for calls in (50, 50, 200):
+            got = asyncio.run(burst(emu, calls))
+            assert [type(g).__name__ for g in got] == ["BYOKKey"] * calls
