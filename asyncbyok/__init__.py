@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        UnreadableStateError,
         ValidationError,
     )
     from .models import (
@@ -93,6 +94,7 @@ _HOMES: dict[str, str] = {
     "PermissionDeniedError": "errors",
     "ProviderSlug": "models",
     "RateLimitError": "errors",
+    "UnreadableStateError": "errors",
     "RawBYOKResource": "resources",
     "Reconciliation": "retry",
     "RequestField": "models",
@@ -150,6 +152,7 @@ __all__ = [
     "RetryPolicy",
     "Timeout",
     "UndecodableItem",
+    "UnreadableStateError",
     "Unset",
     "UpdateBYOKKeyRequest",
     "ValidationError",

@@ -6,6 +6,7 @@ The tree::
     ├── ValidationError (also ValueError)     bad input, caught before any request is sent
     ├── InsecureURLError (also ValueError)    plain http:// to a host beyond loopback
     ├── DuplicateNameError                    ensure(): several credentials have that name
+    ├── UnreadableStateError                  apply: the server listed items it can't read
     ├── ClientClosedError                     the client was closed before or during the call
     ├── EventLoopError (also RuntimeError)    the client is in use by another event loop
     └── APIError                              anything that went wrong talking to the API
@@ -64,6 +65,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnreadableStateError",
     "ValidationError",
     "error_from_response",
     "status_error_class",
@@ -148,6 +150,27 @@ class DuplicateNameError(AsyncBYOKError):
         super().__init__(
             f"{len(self.keys)} {provider} credentials are named {name!r}{where}: {ids}; "
             "delete or rename all but one"
+        )
+
+
+class UnreadableStateError(AsyncBYOKError):
+    """A listing that a plan needs held items this release cannot read.
+
+    ``asyncbyok.apply`` refuses to plan then: a credential it can't read may be one the
+    manifest manages, and planning without it could create a duplicate or prune the wrong
+    one. ``items`` holds them (:class:`~asyncbyok.models.UndecodableItem`: index, raw item,
+    what was wrong, ``id``); fix or delete them, or upgrade asyncbyok.
+    """
+
+    def __init__(self, provider: str, workspace_id: str | None, items: Sequence[Any]) -> None:
+        self.provider = provider
+        self.workspace_id = workspace_id
+        self.items = tuple(items)
+        where = f"{provider} in workspace {workspace_id}" if workspace_id else provider
+        ids = ", ".join(str(getattr(i, "id", None) or f"#{i.index}") for i in self.items)
+        super().__init__(
+            f"the server listed {len(self.items)} credential(s) of {where} that could not be "
+            f"read ({ids}); refusing to plan over them, which could duplicate or prune one"
         )
 
 

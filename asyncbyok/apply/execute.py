@@ -26,7 +26,7 @@ import attrs
 
 from .._constants import DEFAULT_BULK_CONCURRENCY, DEFAULT_LIST_CONCURRENCY
 from .._sentinel import UNSET, Unset
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UnreadableStateError
 from ..models import BYOKKey, CreateBYOKKeyRequest
 from .manifest import Manifest
 from .plan import Create, Delete, Plan, PlanItem, Rotate, Update, make_plan
@@ -139,11 +139,17 @@ async def fetch_state(
     async def scope(workspace_id: str | None, provider: str) -> list[BYOKKey]:
         nonlocal requests
         workspace: str | Unset = UNSET if workspace_id is None else workspace_id
+        keys: list[BYOKKey] = []
         async with gate:
             requests += 1
-            return [
-                key async for key in client.byok.list(workspace_id=workspace, provider=provider)
-            ]
+            pager = client.byok.list(workspace_id=workspace, provider=provider)
+            async for page in pager.pages():
+                if page.undecodable:
+                    # A credential we can't read may be one the manifest manages: planning
+                    # without it could create a duplicate, or prune the wrong one.
+                    raise UnreadableStateError(provider, workspace_id, page.undecodable)
+                keys.extend(page.data)
+        return keys
 
     scopes = manifest.scopes
     listed = await asyncio.gather(*(scope(ws, provider) for ws, provider in scopes))

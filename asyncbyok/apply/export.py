@@ -25,6 +25,7 @@ import attrs
 from .._sentinel import UNSET
 from ..models import BYOKKey, CreateBYOKKeyRequest
 from .manifest import MANIFEST_VERSION
+from .plan import age
 
 __all__ = ["Exported", "env_name", "export_manifest", "manifest_yaml"]
 
@@ -73,16 +74,11 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _age(key: BYOKKey) -> tuple[Any, ...]:
-    created = key.created_at
-    return (str(created), key.sort_order if key.sort_order is not UNSET else 0, key.id)
-
-
 def export_manifest(keys: Iterable[BYOKKey]) -> Exported:
     """A manifest holding *keys*, in the order of workspace, provider and name."""
     warnings: list[str] = []
     chosen: dict[tuple[str, str, str], BYOKKey] = {}
-    for key in sorted(keys, key=_age):
+    for key in sorted(keys, key=age):
         if not isinstance(key.name, str) or not key.name.strip():
             warnings.append(
                 f"{key.id} ({_value(key.provider)}) has no name: not exported "

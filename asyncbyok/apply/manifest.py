@@ -17,7 +17,7 @@ fields you want them to have. Raw keys are given by reference, never written in 
         disabled: true
 
 ``version: 1`` is required; a manifest of another version is refused, naming the versions
-this release reads (:data:`SUPPORTED_VERSIONS`).
+this release reads (``SUPPORTED_VERSIONS``).
 
 A field left out is *unmanaged*: it is not sent on create (the server default applies) and
 never changed on update. A field written as ``null`` is managed and sent as JSON ``null``.

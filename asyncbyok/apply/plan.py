@@ -27,6 +27,7 @@ credentials the server listed and returns a :class:`Plan`. Nothing is sent.
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -192,7 +193,7 @@ def make_plan(
     for desired in manifest.keys:
         identity = (*scope_of(desired.workspace_id, desired.provider), desired.name)
         named.add(identity)
-        matches = sorted(by_identity.get(identity, []), key=_age)
+        matches = sorted(by_identity.get(identity, []), key=age)
         if not matches:
             builder.creates.append(Create(desired=desired))
             continue
@@ -202,7 +203,7 @@ def make_plan(
     _refuse_creates_without_keys(builder.creates, manifest.source)
     if prune:
         leftovers = [k for ident, ks in by_identity.items() if ident not in named for k in ks]
-        for key in sorted([*leftovers, *strays], key=_age):
+        for key in sorted([*leftovers, *strays], key=age):
             builder.deletes.append(Delete(current=key, reason="not in the manifest"))
     return builder.plan()
 
@@ -226,8 +227,14 @@ def _unique(keys: Sequence[BYOKKey]) -> list[BYOKKey]:
     return list({k.id: k for k in keys}.values())
 
 
-def _age(key: BYOKKey) -> tuple[Any, ...]:
-    return (key.created_at, key.sort_order if key.sort_order is not UNSET else 0, key.id)
+_UNKNOWN_TIME = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
+
+
+def age(key: BYOKKey) -> tuple[Any, ...]:
+    """Oldest first: by ``created_at`` (one the server sent in no readable form counts as
+    newest), then ``sort_order``, then id."""
+    created = key.created_at if key.created_at is not None else _UNKNOWN_TIME
+    return (created, key.sort_order if key.sort_order is not UNSET else 0, key.id)
 
 
 def _comparable(value: Any) -> Any:

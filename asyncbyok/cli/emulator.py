@@ -25,6 +25,7 @@ __all__ = [
     "API_VERSIONS",
     "RATE_LIMIT_KINDS",
     "RETRY_AFTER_FORMS",
+    "TIMESTAMP_STYLES",
     "emulator_command",
     "emulator_from_options",
 ]
@@ -32,6 +33,7 @@ __all__ = [
 API_VERSIONS = ("newest", "excerpt", "oldest")
 RATE_LIMIT_KINDS = ("bucket", "window")
 RETRY_AFTER_FORMS = ("seconds", "fractional", "ms", "both", "none")
+TIMESTAMP_STYLES = ("z", "utc-offset", "offset", "lower", "fraction", "mixed")
 
 _RATE = click.FloatRange(0, 1)
 
@@ -55,6 +57,7 @@ def emulator_from_options(
     api_version: str = "newest",
     state_file: str | None = None,
     default_workspace_id: str | None = None,
+    timestamp_style: str = "z",
 ) -> Emulator:
     """An :class:`~asyncbyok.emulator.Emulator` configured as the command's options say
     (raises ``ValueError`` for a combination it refuses)."""
@@ -81,6 +84,7 @@ def emulator_from_options(
         api_version=api_version,  # type: ignore[arg-type]
         state_file=state_file,
         default_workspace_id=default_workspace_id,
+        timestamp_style=timestamp_style,  # type: ignore[arg-type]
     )
 
 
@@ -162,6 +166,13 @@ class _ServeError(click.ClickException):
     default="newest",
     show_default=True,
     help="Server age to play.",
+)
+@click.option(
+    "--timestamp-style",
+    type=click.Choice(TIMESTAMP_STYLES),
+    default="z",
+    show_default=True,
+    help="How created_at is written (RFC 3339 allows them all; mixed varies per key).",
 )
 @click.option("--state-file", metavar="FILE", help="JSON file keeping the state across restarts.")
 @click.option(

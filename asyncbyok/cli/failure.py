@@ -50,6 +50,7 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
         APIError,
         APIStatusError,
         AsyncBYOKError,
+        UnreadableStateError,
         ValidationError,
     )
 
@@ -90,7 +91,7 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
             f"cannot reach the API: {exc}",
             {"class": type(exc).__name__},
         )
-    if isinstance(exc, APIError):
+    if isinstance(exc, (APIError, UnreadableStateError)):  # the server's doing, not the input's
         return Failure(EXIT_FAILURE, "api", str(exc), {"class": type(exc).__name__})
     if isinstance(exc, AsyncBYOKError):  # bad settings, e.g. a base URL that is not one
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -173,7 +173,7 @@ _COLUMNS = (
     _Column("WORKSPACE", lambda k: _text(k.workspace_id), 2),
     _Column("STATUS", _flags, 4),
     _Column("MODELS", lambda k: _allowlist(k.allowed_models), 3),
-    _Column("CREATED", lambda k: _text(k.created_at), 1),
+    _Column("CREATED", lambda k: _text(k.created_at or k.created_at_raw or None), 1),
 )
 _GAP = 2  # rich's padding between two columns
 _NAME_MIN = 12  # below this NAME would wrap too much: drop another column instead

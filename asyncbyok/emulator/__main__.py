@@ -8,7 +8,7 @@
     api_key: sk-or-v1-...
     default_workspace_id: 4e1c...
 
-It is the ``asyncbyok emulator`` command (:mod:`asyncbyok.cli.emulator`, which needs the
+It is the ``asyncbyok emulator`` command (``asyncbyok.cli.emulator``, which needs the
 ``cli`` extra for click), with the same options: ``--port 0`` takes a free port (the
 printed ``base_url`` has the real one), ``--rate``/``--burst``/``--limit-kind``/
 ``--retry-after`` set a rate limit, ``--fail-rate`` and friends inject faults.

@@ -304,7 +304,7 @@ class RawBYOKResource:
         rotate_key: bool = False,
         **fields: Any,
     ) -> APIResponse[EnsureResult]:
-        """Get or create the credential named *name* (see :func:`asyncbyok.ensure.ensure`);
+        """Get or create the credential named *name* (see :mod:`asyncbyok.ensure`);
         the response facts are those of the last request the call made."""
         wanted = check_ensure(
             provider=provider,

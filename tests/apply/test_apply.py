@@ -3,6 +3,8 @@ rotation, prune, partial failure and duplicates."""
 
 from __future__ import annotations
 
+import pytest
+
 import asyncbyok
 from asyncbyok.apply import ApplyResult, Manifest, Outcome, Plan, apply_manifest
 from asyncbyok.emulator import Emulator, FaultConfig, Faults, digest_key
@@ -191,3 +193,31 @@ async def test_partial_failure_is_reported_and_a_rerun_converges(
     assert plan.counts()["create"] == 30 - stored
     names = sorted(r.name or "" for r in emu.store.live())
     assert names == [f"k{i:02d}" for i in range(30)]  # one each, no duplicates
+
+
+async def test_a_listing_with_unreadable_items_is_not_planned_over() -> None:
+    # A credential this release can't read may be one the manifest manages: planning
+    # without it could create a duplicate, so fetch_state refuses, naming the items.
+    from asyncbyok import AsyncKeyPager, Page, UnreadableStateError
+    from asyncbyok.apply import fetch_state, parse_manifest
+    from asyncbyok.models import UndecodableItem
+
+    bad = UndecodableItem(index=0, raw={"id": "k-1"}, error="$.data[0]: label is missing")
+
+    async def fetch(offset: int, limit: int) -> Page:
+        return Page(data=[], total_count=1, offset=offset, limit=limit, undecodable=[bad])
+
+    class Byok:
+        def list(self, **_: object) -> AsyncKeyPager:
+            return AsyncKeyPager(fetch)
+
+    class Stub:
+        byok = Byok()
+
+    manifest = parse_manifest(
+        "version: 1\nkeys: [{name: a, provider: openai, key_env: K}]", env={"K": "sk-1-AbCd"}
+    )
+    with pytest.raises(UnreadableStateError) as info:
+        await fetch_state(Stub(), manifest)  # type: ignore[arg-type]
+    assert info.value.items == (bad,)
+    assert "k-1" in str(info.value)

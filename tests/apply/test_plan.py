@@ -159,6 +159,17 @@ def test_duplicates_keep_the_oldest(manifest: ManifestFactory) -> None:
     assert pruned.deletes == (Delete(current=newer, reason=f"duplicate of {oldest.id}"),)
 
 
+def test_a_duplicate_with_an_unreadable_time_counts_as_the_newest(
+    manifest: ManifestFactory,
+) -> None:
+    m = manifest(ONE, env={"A": KEY_A})
+    models = {"allowed_models": ["openai/gpt-4o", "openai/o3"]}
+    dated = server_key("prod", **models)
+    undated = server_key("prod", created_at=None, created_at_raw="yesterday", **models)
+    pruned = make_plan(m, [undated, dated], prune=True)  # no TypeError comparing None
+    assert pruned.deletes == (Delete(current=undated, reason=f"duplicate of {dated.id}"),)
+
+
 def test_default_workspace_entries(manifest: ManifestFactory) -> None:
     m = manifest("keys: [{name: prod, provider: openai, key_env: A}]", env={"A": KEY_A})
     existing = [server_key("prod", workspace_id=DEFAULT_WS)]

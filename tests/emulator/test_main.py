@@ -25,6 +25,7 @@ from asyncbyok.emulator import __main__ as emulator_main
 from asyncbyok.emulator.__main__ import serve
 from asyncbyok.emulator.context import API_VERSIONS
 from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS
+from asyncbyok.emulator.replies import TIMESTAMP_STYLES
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -39,6 +40,7 @@ def test_the_choices_are_the_emulators_own() -> None:
     assert set(cli_emulator.API_VERSIONS) == set(API_VERSIONS)
     assert cli_emulator.RATE_LIMIT_KINDS == RATE_LIMIT_KINDS
     assert cli_emulator.RETRY_AFTER_FORMS == RETRY_AFTER_FORMS
+    assert cli_emulator.TIMESTAMP_STYLES == TIMESTAMP_STYLES
 
 
 def test_options_make_the_emulator() -> None:
@@ -53,7 +55,9 @@ def test_options_make_the_emulator() -> None:
         seed=9,
         management_keys=("m1", "m2"),
         api_version="excerpt",
+        timestamp_style="mixed",
     )
+    assert emu.timestamp_style == "mixed"
     assert emu.management_keys == ("m1", "m2")
     assert emu.rate_limit == RateLimit(rate=50.0, burst=5, kind="window", retry_after="both")
     assert emu.faults == Faults({"*": FaultConfig(latency=0.02, error_rate=0.1)})
