@@ -130,6 +130,7 @@ TREE = {
     "InsecureURLError": ("AsyncBYOKError", ValueError),
     "DuplicateNameError": ("AsyncBYOKError", None),
     "ClientClosedError": ("AsyncBYOKError", None),
+    "UnreadableStateError": ("AsyncBYOKError", None),
     "EventLoopError": ("AsyncBYOKError", RuntimeError),
     "APIError": ("AsyncBYOKError", None),
     "APIStatusError": ("APIError", None),
