@@ -146,11 +146,7 @@ class _Claims:
 
 
 class CreateReconciler:
-    """Finds credentials that ambiguous creates may have made. One per client.
-
-    ``list_requests`` counts the listing requests its lookups made, and ``lookups`` the
-    lookups asked of it (a benchmark reports requests per lookup).
-    """
+    """Finds credentials that ambiguous creates may have made. One per client."""
 
     def __init__(
         self,
@@ -165,9 +161,6 @@ class CreateReconciler:
         self._coalesce = coalesce
         self._snapshots: dict[tuple[str, str | None], _Snapshot] = {}
         self.claimed = _Claims(horizon=horizon, clock=clock)
-        self.lookups = 0
-        self.listings = 0
-        self.recovered = 0
 
     def reset(self) -> None:
         """Forget listings in progress (their event loop has ended)."""
@@ -182,7 +175,6 @@ class CreateReconciler:
         created; *failed_at* the ``time.monotonic()`` of the ambiguous failure, which the
         listing must start after to be sure to see the credential.
         """
-        self.lookups += 1
         workspace = None if request.workspace_id is UNSET else request.workspace_id
         by_name = await self._snapshot(str(request.provider), workspace, failed_at)
         name = None if request.name is UNSET else request.name
@@ -198,7 +190,6 @@ class CreateReconciler:
             return None
         best = min(candidates, key=lambda f: _sort_time(f.key))
         self.claimed.add(best.key.id)
-        self.recovered += 1
         return best
 
     async def _snapshot(

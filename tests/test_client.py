@@ -252,7 +252,9 @@ async def test_with_options_shares_the_session(client: Client, emulator: Emulato
     quick = client.with_options(timeout=5, max_retries=0)
     assert quick.retry.max_retries == 0
     assert quick.timeout == Timeout(5)
-    assert quick._shared is client._shared
+    assert quick.gate is client.gate  # one gate, budget and limiter for the two
+    assert quick.retry_budget is client.retry_budget
+    assert quick.rate_limiter is client.rate_limiter
     await quick.byok.create(provider="openai", key=RAW)
     assert len(emulator.store.live()) == 1
 
