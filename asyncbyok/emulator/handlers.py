@@ -21,9 +21,8 @@ from aiohttp import web
 from .._constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from .._sentinel import UNSET
 from .._validation import UUID_PATTERN
-from ..codec import unstructure
 from ..errors import FieldError, ValidationError
-from ..models import CreateBYOKKeyRequest, ProviderSlug, UpdateBYOKKeyRequest
+from ..models import BYOKKey, CreateBYOKKeyRequest, ProviderSlug, UpdateBYOKKeyRequest, wire_fields
 from .context import CONTEXT, HIDDEN_FIELDS, ApiVersion, AppContext, ReceivedRequest
 from .parsing import parse_request
 from .replies import ErrorReply, TimestampStyle, format_timestamp, json_response
@@ -40,14 +39,31 @@ _MAX_ERRORS_IN_MESSAGE = 20
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
+_WIRE_ORDER = wire_fields(BYOKKey)
+
+
 def render(
     record: Record, api_version: ApiVersion = "newest", timestamp_style: TimestampStyle = "z"
 ) -> dict[str, Any]:
-    """A record as the JSON a server of *api_version* returns, ``created_at`` in a style."""
-    data: dict[str, Any] = unstructure(record.to_model())
-    for name in HIDDEN_FIELDS[api_version]:
-        data.pop(name, None)
-    data["created_at"] = format_timestamp(record.created_at, timestamp_style, record.sort_order)
+    """A record as the JSON a server of *api_version* returns, ``created_at`` in a style.
+
+    Built straight from the record (its settings are stored JSON-ready), in the order of
+    :class:`~asyncbyok.models.BYOKKey`'s fields: a listing renders thousands of these, and
+    going through the model and the converter tripled the emulator's cost per page.
+    """
+    settings = record.settings
+    hidden = HIDDEN_FIELDS[api_version]
+    data: dict[str, Any] = {}
+    for name in _WIRE_ORDER:
+        if name in hidden:
+            continue
+        if name == "created_at":
+            data[name] = format_timestamp(record.created_at, timestamp_style, record.sort_order)
+        elif name in settings:
+            value = settings[name]
+            data[name] = list(value) if isinstance(value, list) else value
+        else:
+            data[name] = getattr(record, name)
     return data
 
 
