@@ -358,7 +358,11 @@ class Client:
                     url=request.url,
                     request_sent=False,
                 )
-            if timeout.total is None or left < timeout.total:
+            # Cut the attempt at the deadline. A second's slack (a tenth of a short
+            # timeout) keeps the common case, a deadline just under the timeout, from
+            # making a new Timeout (and aiohttp one) for every request.
+            total = timeout.total
+            if total is None or left < total - min(1.0, 0.1 * total):
                 timeout = attrs.evolve(timeout, total=left)
         early = shared.gate.early() if shared.rate_limited else False
         try:

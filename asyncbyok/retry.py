@@ -7,7 +7,8 @@ Every API call runs through :func:`run`, one loop that owns all of it:
   never other 4xx, never bad input;
 - bounded by attempts (``max_retries``, default 3; 429s may have their own count) AND by
   one deadline for the whole call (``deadline``, default 60 s from the first attempt):
-  no retry starts after it, no attempt runs past it, and lookups made on the call's
+  no retry starts after it, no attempt runs past it (by more than a second: see
+  ``Client._send_once``), and lookups made on the call's
   behalf (safe create, safe delete) end by it too;
 - exponential backoff with full jitter, tenacity's ``wait_random_exponential``;
 - ``Retry-After`` (seconds, fractions, an HTTP date, or ``retry-after-ms``) is obeyed

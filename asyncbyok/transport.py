@@ -189,8 +189,14 @@ class Transport:
     def __init__(
         self, *, limits: Limits | None = None, session: aiohttp.ClientSession | None = None
     ) -> None:
-        import aiohttp  # noqa: F401 - loaded now, outside the loop's hot path (see above)
+        import aiohttp  # loaded now, outside the loop's hot path (see above)
 
+        # What a send translates (read per send, so kept here rather than re-imported).
+        self._failures: tuple[type[BaseException], ...] = (
+            aiohttp.ClientError,
+            asyncio.TimeoutError,
+            OSError,
+        )
         self.limits = limits or Limits()
         self._given = session
         self._state: _LoopState | None = None
@@ -306,8 +312,6 @@ class Transport:
         Raises :class:`~asyncbyok.errors.ClientClosedError` if the transport is closed,
         or closes while the request is in flight.
         """
-        import aiohttp
-
         state = self._bind()
         session = state.session or self._open_session(state)
         client_timeout = self._client_timeout(timeout)
@@ -339,7 +343,7 @@ class Transport:
                     "the client was closed while this call was in flight"
                 ) from None
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except self._failures as exc:
             if self._closed:
                 raise ClientClosedError(
                     "the client was closed while this call was in flight"

@@ -81,15 +81,26 @@ def _takes_fields(model: type[Any], *, skip: int) -> Callable[[F], F]:
     return decorate
 
 
+_BLANKS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _blank(cls: type[Any]) -> dict[str, Any]:
+    """Every field of a request model, UNSET."""
+    blank = _BLANKS.get(cls)
+    if blank is None:
+        blank = _BLANKS[cls] = dict.fromkeys((f.name for f in request_fields(cls)), UNSET)
+    return blank
+
+
 def _build(cls: type[R], request: Any, fields: dict[str, Any]) -> R:
     """A request object from either a ready one or keyword arguments, not both."""
     if request is None:
         # A field left out is UNSET, required ones too: the model then names each missing one.
-        names = [f.name for f in request_fields(cls)]
-        unknown = sorted(set(fields) - set(names))
-        if unknown:
+        blank = _blank(cls)
+        if not fields.keys() <= blank.keys():
+            unknown = sorted(fields.keys() - blank.keys())
             raise TypeError(f"unexpected keyword arguments: {', '.join(unknown)}")
-        return cls(**{**dict.fromkeys(names, UNSET), **fields})
+        return cls(**{**blank, **fields})
     if not isinstance(request, cls):
         raise TypeError(f"expected a {cls.__name__}, not {type(request).__name__}")
     given = [k for k, v in fields.items() if v is not UNSET]
