@@ -31,16 +31,19 @@ class Timeout:
     """How long one attempt may take, in seconds (``None``: no limit).
 
     - ``connect``: establishing the TCP/TLS connection;
-    - ``read``: the longest silence while waiting for or reading the response;
+    - ``read``: the longest silence while waiting for or reading the response (none by
+      default: the total bounds it; a ``read`` of at least ``total`` adds nothing and is
+      not enforced separately);
     - ``total``: the whole attempt, counted from when it holds a connection slot, so
       time spent queued behind the client's own connection limit is not counted.
 
     As in httpx, the positional argument sets all three, and keywords override it::
 
-        Timeout()                # total 60, connect 10, read 30: the defaults
+        Timeout()                # total 60, connect 10, read None: the defaults
         Timeout(5)               # 5, 5, 5
         Timeout(60, connect=5)   # total 60, connect 5, read 60
-        Timeout(connect=5)       # total 60, connect 5, read 30: other defaults kept
+        Timeout(connect=5)       # total 60, connect 5, read None: other defaults kept
+        Timeout(read=20)         # total 60, connect 10, read 20: 20 s of silence at most
         Timeout(None)            # no limits at all
 
     Retries have their own deadline (:class:`~asyncbyok.retry.RetryPolicy`).
@@ -60,7 +63,7 @@ class Timeout:
     ) -> None:
         # Each value: its own keyword if given, else the positional one, else its default.
         # Whether an argument was given is told by UNSET, never by comparing numbers.
-        def pick(own: float | None | Unset, default: float) -> float | None:
+        def pick(own: float | None | Unset, default: float | None) -> float | None:
             if own is not UNSET:
                 return _seconds(own)
             return default if timeout is UNSET else _seconds(timeout)

@@ -60,6 +60,10 @@ class RawResponse:
     elapsed: float
 
 
+def _redundant(read: float | None, total: float | None) -> bool:
+    return read is None or (total is not None and read >= total)
+
+
 def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionError:
     """The asyncbyok error for an aiohttp/asyncio failure while sending *request*.
 
@@ -302,7 +306,11 @@ class Transport:
             if len(self._timeouts) >= 32:
                 self._timeouts.clear()
             cached = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+                total=timeout.total,
+                sock_connect=timeout.connect,
+                # A read limit no shorter than the total adds nothing, and aiohttp re-arms
+                # its timer on every chunk: leave it to the total.
+                sock_read=None if _redundant(timeout.read, timeout.total) else timeout.read,
             )
         return cached
 

@@ -10,7 +10,7 @@ from asyncbyok import Limits, Timeout
 
 
 def test_the_defaults() -> None:
-    assert (Timeout().total, Timeout().connect, Timeout().read) == (60.0, 10.0, 30.0)
+    assert (Timeout().total, Timeout().connect, Timeout().read) == (60.0, 10.0, None)
 
 
 @pytest.mark.parametrize("seconds", [0.5, 5, 30, 59, 60, 61, 3600])
@@ -24,8 +24,9 @@ def test_one_number_sets_all_three(seconds: float) -> None:
 def test_keywords_override_the_positional_value_as_httpx_does() -> None:
     assert Timeout(60, connect=5) == Timeout(total=60, connect=5, read=60)
     assert Timeout(10, read=None) == Timeout(total=10, connect=10, read=None)
-    assert Timeout(connect=5) == Timeout(total=60, connect=5, read=30)
-    assert Timeout(total=20) == Timeout(total=20, connect=10, read=30)
+    assert Timeout(connect=5) == Timeout(total=60, connect=5, read=None)
+    assert Timeout(total=20) == Timeout(total=20, connect=10, read=None)
+    assert Timeout(read=20) == Timeout(total=60, connect=10, read=20)
 
 
 def test_none_means_no_limit() -> None:
