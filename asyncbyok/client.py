@@ -27,7 +27,6 @@ from .errors import (
     APITimeoutError,
     AsyncBYOKError,
     ClientClosedError,
-    EventLoopError,
     RateLimitError,
 )
 from .pacing import AdaptiveRateLimiter, BackoffGate
@@ -57,7 +56,7 @@ class _Shared:
     pacer: AdaptiveRateLimiter = attrs.field(factory=AdaptiveRateLimiter)
     rate_limited: int = 0  # 429s received, all calls together
     services: dict[str, Any] = attrs.field(factory=dict)  # state of resources, by name
-    loop: asyncio.AbstractEventLoop | None = None
+    generation: int = 0  # the transport's binding to an event loop that this state is for
     closed: bool = False
     # Tasks with a call in flight, each with how many (lookups nest calls in one task).
     inflight: dict[asyncio.Task[Any], int] = attrs.field(factory=dict)
@@ -67,9 +66,11 @@ class _Shared:
         """Register a call of the current task; check the client is open and on its loop."""
         if self.closed:
             raise ClientClosedError("the client is closed")
-        loop = asyncio.get_running_loop()
-        if loop is not self.loop:
-            self._adopt(loop)
+        # The transport decides whether the client may follow the caller to this loop
+        # (EventLoopError if another loop still runs it); a new binding, fresh state.
+        generation = self.transport.loop_generation()
+        if generation != self.generation:
+            self._moved(generation)
         task = asyncio.current_task()
         if task is not None:
             self.inflight[task] = self.inflight.get(task, 0) + 1
@@ -82,15 +83,9 @@ class _Shared:
         if count:
             self.inflight[task] = count
 
-    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Follow the user to a new event loop once the old one has ended."""
-        old = self.loop
-        if old is not None and old.is_running() and not old.is_closed():
-            raise EventLoopError(
-                "this client is in use by another event loop that is still running; "
-                "make one client per event loop (per thread)"
-            )
-        if old is not None:  # the old loop's waits, locks and listings died with it
+    def _moved(self, generation: int) -> None:
+        """The client followed its user to another event loop (the old one has ended)."""
+        if self.generation:  # the old loop's waits, locks and listings died with it
             self.gate.reset()
             self.pacer.reset()
             self.inflight.clear()
@@ -98,7 +93,7 @@ class _Shared:
                 reset = getattr(service, "reset", None)
                 if reset is not None:
                     reset()
-        self.loop = loop
+        self.generation = generation
 
     def closing_error(self, task: asyncio.Task[Any] | None) -> ClientClosedError:
         """The error for a call cut short by ``aclose()``; undoes our cancel of *task*."""
