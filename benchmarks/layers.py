@@ -1,0 +1,88 @@
+"""What asyncbyok's own layers cost per create, without the network.
+
+``python -m benchmarks.layers [--creates N] [--rounds R]`` replaces the client's transport
+with a stub that answers every request at once with a recorded 201, then times
+``client.byok.create(...)``: request checks, build, the retry loop, pacing checks, the
+safe-create bookkeeping, decoding. What it leaves out is aiohttp. Run it next to another
+checkout (``PYTHONPATH=<other> python -m benchmarks.layers``) and interleave the runs: the
+machine's noise is larger than the differences. Prints µs per create for each round, then
+the median and the best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import asyncbyok
+from asyncbyok.transport import RawResponse
+
+_BODY = json.dumps(
+    {
+        "data": {
+            "id": "c431f831-9778-4b51-837c-6799975b4416",
+            "provider": "openai",
+            "label": "sk-...5678",
+            "created_at": "2026-11-28T08:43:14.819085Z",
+            "workspace_id": "e12a8eab-cc79-4530-8a7f-090f7534f9b8",
+            "name": "x",
+            "disabled": False,
+            "is_fallback": False,
+            "allowed_models": None,
+            "allowed_user_ids": None,
+            "allowed_api_key_hashes": None,
+            "sort_order": 0,
+        }
+    }
+).encode()
+
+
+class _StubTransport:
+    """Answers every request with the same 201, at once."""
+
+    def __init__(self) -> None:
+        from multidict import CIMultiDict
+
+        self._headers = CIMultiDict({"X-Request-Id": "req_1", "Content-Type": "application/json"})
+
+    def loop_generation(self) -> int:
+        return 1
+
+    async def send(self, request: Any, timeout: Any) -> RawResponse:
+        return RawResponse(201, self._headers, _BODY, 0.0)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def _round(creates: int) -> float:
+    client = asyncbyok.Client(api_key="k", base_url="http://127.0.0.1:1/api/v1")
+    client._shared.transport = _StubTransport()  # type: ignore[assignment]
+    byok = client.byok
+    for _ in range(creates // 10):  # warm up
+        await byok.create(provider="openai", key="sk-proj-abcdefgh12345678", name="x")
+    started = time.perf_counter()
+    for _ in range(creates):
+        await byok.create(provider="openai", key="sk-proj-abcdefgh12345678", name="x")
+    return (time.perf_counter() - started) / creates * 1e6
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.layers", description=__doc__)
+    parser.add_argument("--creates", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    samples = [asyncio.run(_round(args.creates)) for _ in range(args.rounds)]
+    for sample in samples:
+        print(f"{sample:.1f} us per create")
+    print(f"median {statistics.median(samples):.1f} us, best {min(samples):.1f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
