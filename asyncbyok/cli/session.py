@@ -281,18 +281,78 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
     from .failure import fail, failure_of
 
     _note_option_secrets(settings)
+    ctrl_c = _CtrlC()
     try:
         with _debug_logging(settings):
-            code = asyncio.run(main())
+            code = asyncio.run(ctrl_c.guard(main))
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
-    except KeyboardInterrupt:
-        from .failure import Failure
-
-        fail(settings, Failure(EXIT_INTERRUPTED, "interrupted", "interrupted"))
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError) and not ctrl_c.pressed:
+            fail(settings, failure_of(exc, debug=settings.debug), exc=exc)
+        _interrupted(settings)
     except Exception as exc:
         fail(settings, failure_of(exc, debug=settings.debug), exc=exc)
+    finally:
+        ctrl_c.restore()
+    if ctrl_c.pressed:  # the command caught the cancellation and finished its own way
+        _interrupted(settings)
     raise click.exceptions.Exit(code)
+
+
+def _interrupted(settings: Settings) -> NoReturn:
+    from .failure import Failure, fail
+
+    fail(settings, Failure(EXIT_INTERRUPTED, "interrupted", "interrupted"))
+
+
+class _CtrlC:
+    """Ctrl-C cancels the command's main task, so it unwinds through its own code.
+
+    Left to the interpreter, SIGINT raises ``KeyboardInterrupt`` in whatever Python code
+    runs at that instant: inside a task (Python 3.10's ``asyncio.run`` has no handler of
+    its own), aiohttp's callbacks or attrs' ``__init__``. The task then dies with it, and
+    asyncio reports it with a traceback after the command's ``Error: interrupted``. The
+    event loop's own signal handler runs between callbacks instead: the main task sees a
+    ``CancelledError`` at an ``await``, as on 3.11+. A second Ctrl-C cancels again, and a
+    third gets the interpreter's default (for a command stuck in cleanup).
+    """
+
+    def __init__(self) -> None:
+        self.pressed = 0
+        self._previous: Any = None
+
+    async def guard(self, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+        import asyncio
+        import signal
+        import threading
+
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None and threading.current_thread() is threading.main_thread():
+
+            def on_sigint() -> None:
+                self.pressed += 1
+                if self.pressed >= 2:  # the next one gets KeyboardInterrupt
+                    loop.remove_signal_handler(signal.SIGINT)
+                task.cancel()
+
+            previous = signal.getsignal(signal.SIGINT)
+            try:
+                loop.add_signal_handler(signal.SIGINT, on_sigint)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or no signals
+                pass
+            else:
+                self._previous = previous
+        return await main()
+
+    def restore(self) -> None:
+        """Put back the SIGINT handler there was before (the loop's close reset it)."""
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 @contextlib.contextmanager
