@@ -25,6 +25,7 @@ __all__ = [
     "API_VERSIONS",
     "RATE_LIMIT_KINDS",
     "RETRY_AFTER_FORMS",
+    "STATE_HEADER_FORMS",
     "TIMESTAMP_STYLES",
     "emulator_command",
     "emulator_from_options",
@@ -33,6 +34,7 @@ __all__ = [
 API_VERSIONS = ("newest", "excerpt", "oldest")
 RATE_LIMIT_KINDS = ("bucket", "window")
 RETRY_AFTER_FORMS = ("seconds", "fractional", "ms", "both", "none")
+STATE_HEADER_FORMS = ("none", "ietf", "x-ratelimit")
 TIMESTAMP_STYLES = ("z", "utc-offset", "offset", "lower", "fraction", "mixed")
 
 _RATE = click.FloatRange(0, 1)
@@ -48,6 +50,7 @@ def emulator_from_options(
     burst: int = 20,
     limit_kind: str = "bucket",
     retry_after: str = "seconds",
+    limit_headers: str = "none",
     fail_rate: float = 0.0,
     commit_fail_rate: float = 0.0,
     drop_rate: float = 0.0,
@@ -58,6 +61,7 @@ def emulator_from_options(
     state_file: str | None = None,
     default_workspace_id: str | None = None,
     timestamp_style: str = "z",
+    seed_keys: int = 0,
 ) -> Emulator:
     """An :class:`~asyncbyok.emulator.Emulator` configured as the command's options say
     (raises ``ValueError`` for a combination it refuses)."""
@@ -72,7 +76,13 @@ def emulator_from_options(
     )
     limit = None
     if rate is not None:
-        limit = RateLimit(rate=rate, burst=burst, kind=limit_kind, retry_after=retry_after)  # type: ignore[arg-type]
+        limit = RateLimit(
+            rate=rate,
+            burst=burst,
+            kind=limit_kind,  # type: ignore[arg-type]
+            retry_after=retry_after,  # type: ignore[arg-type]
+            state_headers=limit_headers,  # type: ignore[arg-type]
+        )
     return Emulator(
         host=host,
         port=port,
@@ -85,6 +95,7 @@ def emulator_from_options(
         state_file=state_file,
         default_workspace_id=default_workspace_id,
         timestamp_style=timestamp_style,  # type: ignore[arg-type]
+        seed_keys=seed_keys,
     )
 
 
@@ -136,6 +147,14 @@ class _ServeError(click.ClickException):
     help="How a 429 says when to retry: whole seconds, fractional seconds, "
     "retry-after-ms, both headers, or nothing.",
 )
+@click.option(
+    "--limit-headers",
+    type=click.Choice(STATE_HEADER_FORMS),
+    default="none",
+    show_default=True,
+    help="The limit's state on every answer: the IETF draft's RateLimit and "
+    "RateLimit-Policy, or X-RateLimit-Limit/-Remaining/-Reset.",
+)
 @click.option("--fail-rate", type=_RATE, default=0.0, help="Fraction answered 500/502/503.")
 @click.option(
     "--commit-fail-rate",
@@ -176,6 +195,13 @@ class _ServeError(click.ClickException):
 )
 @click.option("--state-file", metavar="FILE", help="JSON file keeping the state across restarts.")
 @click.option(
+    "--seed-keys",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="Start with N openai credentials in the default workspace (a big account).",
+)
+@click.option(
     "--default-workspace-id", metavar="UUID", help="Workspace of requests that name none."
 )
 @json_option
@@ -190,7 +216,7 @@ def emulator_command(ctx: click.Context, /, **options: Any) -> None:
 
     from ..emulator.__main__ import serve
 
-    for name in ("limit_kind", "retry_after"):
+    for name in ("limit_kind", "retry_after", "limit_headers"):
         given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
         if given and options["rate"] is None:
             raise click.UsageError(f"--{name.replace('_', '-')} needs --rate")

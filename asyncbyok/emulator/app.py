@@ -121,15 +121,23 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """429 with ``Retry-After`` when the key's bucket is empty (only with a rate limit)."""
+    """429 with ``Retry-After`` when the key's bucket is empty (only with a rate limit);
+    the limiter's state on every answer when the limit sends it (``state_headers``)."""
     ctx = request.app[CONTEXT]
-    if ctx.limiter is not None:
-        token = request.headers["Authorization"].partition(" ")[2].strip()
-        wait = ctx.limiter.take(token)
-        if wait > 0:
-            ctx.stats.rate_limited += 1
-            raise ErrorReply(429, headers=ctx.limiter.headers(wait))
-    return await handler(request)
+    if ctx.limiter is None:
+        return await handler(request)
+    token = request.headers["Authorization"].partition(" ")[2].strip()
+    wait, headers = ctx.limiter.take(token)
+    if wait > 0:
+        ctx.stats.rate_limited += 1
+        raise ErrorReply(429, headers=headers)
+    try:
+        response = await handler(request)
+    except ErrorReply as exc:  # a refusal counts against the limit all the same
+        exc.headers.update(headers)
+        raise
+    response.headers.update(headers)
+    return response
 
 
 @web.middleware

@@ -19,6 +19,20 @@ counts them, and how it tells the client to wait:
 - ``"ms"``: only ``retry-after-ms``, the precise wait in milliseconds;
 - ``"both"``: whole-second ``Retry-After`` and ``retry-after-ms`` (OpenAI's style);
 - ``"none"``: no header at all; the client must find the pace itself.
+
+``state_headers`` adds the limiter's state to *every* answer, 429s and successes alike,
+so that a client (or several sharing one key) can see the limit coming:
+
+- ``"none"`` (the default): nothing;
+- ``"ietf"``: the IETF draft's structured fields (draft-ietf-httpapi-ratelimit-headers),
+  ``RateLimit-Policy: "default";q=20;w=1`` and ``RateLimit: "default";r=13;t=1``: the
+  quota, its window in whole seconds, what remains of it, and whole seconds until it is
+  whole again;
+- ``"x-ratelimit"``: the common ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
+  ``X-RateLimit-Reset`` (seconds until the quota is whole again, with fractions).
+
+For a bucket the quota is ``burst`` and it is whole again when the bucket is full; for a
+window it is ``rate * window``, whole again at the next window.
 """
 
 from __future__ import annotations
@@ -33,6 +47,7 @@ import attrs
 __all__ = [
     "RATE_LIMIT_KINDS",
     "RETRY_AFTER_FORMS",
+    "STATE_HEADER_FORMS",
     "FixedWindow",
     "RateLimit",
     "RateLimiter",
@@ -41,8 +56,10 @@ __all__ = [
 
 RateLimitKind = Literal["bucket", "window"]
 RetryAfterForm = Literal["seconds", "fractional", "ms", "both", "none"]
+StateHeaders = Literal["none", "ietf", "x-ratelimit"]
 RATE_LIMIT_KINDS: tuple[RateLimitKind, ...] = ("bucket", "window")
 RETRY_AFTER_FORMS: tuple[RetryAfterForm, ...] = ("seconds", "fractional", "ms", "both", "none")
+STATE_HEADER_FORMS: tuple[StateHeaders, ...] = ("none", "ietf", "x-ratelimit")
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -69,6 +86,33 @@ class RateLimit:
         default="seconds", validator=attrs.validators.in_(RETRY_AFTER_FORMS)
     )
     window: float = attrs.field(default=1.0, validator=_positive)
+    state_headers: StateHeaders = attrs.field(
+        default="none", validator=attrs.validators.in_(STATE_HEADER_FORMS)
+    )
+
+    @property
+    def quota(self) -> int:
+        """Requests the limit allows at once: a full bucket, or one window's worth."""
+        if self.kind == "bucket":
+            return self.burst
+        return max(1, math.floor(self.rate * self.window))
+
+    def state(self, remaining: int, reset: float) -> dict[str, str]:
+        """The ``state_headers`` for *remaining* requests, whole again in *reset* s."""
+        form = self.state_headers
+        if form == "ietf":
+            refill = self.window if self.kind == "window" else self.burst / self.rate
+            return {
+                "RateLimit-Policy": f'"default";q={self.quota};w={max(1, math.ceil(refill))}',
+                "RateLimit": f'"default";r={remaining};t={math.ceil(reset)}',
+            }
+        if form == "x-ratelimit":
+            return {
+                "X-RateLimit-Limit": str(self.quota),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": f"{reset:.3f}",
+            }
+        return {}
 
     def headers(self, wait: float) -> dict[str, str]:
         """The headers of a 429 telling the client to wait *wait* seconds."""
@@ -104,6 +148,11 @@ class TokenBucket:
             return 0.0
         return (1.0 - self._tokens) / self.limit.rate
 
+    def state(self) -> tuple[int, float]:
+        """``(remaining, reset)``: whole tokens left, seconds until the bucket is full."""
+        tokens = self._tokens
+        return math.floor(tokens + 1e-9), (self.limit.burst - tokens) / self.limit.rate
+
 
 class FixedWindow:
     """One fixed window counter: ``rate * window`` requests per window."""
@@ -127,6 +176,11 @@ class FixedWindow:
             return 0.0
         return max(1e-6, self._start + length - now)
 
+    def state(self) -> tuple[int, float]:
+        """``(remaining, reset)``: requests left in this window, seconds until the next."""
+        left = self._start + self.limit.window - self._clock()
+        return self._allowed - self._count, max(0.0, left)
+
 
 class RateLimiter:
     """The counters of every management key under one :class:`RateLimit`."""
@@ -136,14 +190,16 @@ class RateLimiter:
         self._clock = clock
         self._counters: dict[str, TokenBucket | FixedWindow] = {}
 
-    def take(self, key: str) -> float:
-        """Count a request of *key*: ``0.0`` if allowed, else the seconds to wait."""
+    def take(self, key: str) -> tuple[float, dict[str, str]]:
+        """Count a request of *key*: ``(0.0, state)`` if allowed, else the seconds to
+        wait and the headers of the 429; *state* is the ``state_headers`` to add to the
+        answer (none unless the limit asks for them)."""
         counter = self._counters.get(key)
         if counter is None:
             kind = TokenBucket if self.limit.kind == "bucket" else FixedWindow
             counter = self._counters[key] = kind(self.limit, clock=self._clock)
-        return counter.take()
-
-    def headers(self, wait: float) -> dict[str, str]:
-        """The headers of a 429 for *wait* seconds, in this limit's form."""
-        return self.limit.headers(wait)
+        wait = counter.take()
+        state = self.limit.state(*counter.state()) if self.limit.state_headers != "none" else {}
+        if wait > 0:
+            return wait, {**self.limit.headers(wait), **state}
+        return 0.0, state

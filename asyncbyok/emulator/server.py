@@ -18,7 +18,7 @@ import random
 import secrets
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 
 from aiohttp import web
@@ -30,7 +30,11 @@ from .ratelimit import RateLimit, RateLimiter
 from .replies import TIMESTAMP_STYLES, TimestampStyle
 from .store import Store
 
-__all__ = ["Emulator", "generate_key"]
+__all__ = ["Emulator", "SeedKeys", "generate_key"]
+
+SeedKeys = int | Mapping[str, int]
+"""What ``Emulator(seed_keys=...)`` takes: a number of ``openai`` credentials, or a count
+per provider (``{"openai": 20_000, "anthropic": 500}``), all in the default workspace."""
 
 
 def generate_key(kind: str = "mgmt") -> str:
@@ -91,6 +95,11 @@ class Emulator:
     ``default_workspace_id``
         The workspace used when a request gives none; random when not given. Ids and
         workspace ids are UUIDs, as the API's are.
+    ``seed_keys``
+        Credentials the account already holds when the emulator starts, made without a
+        request (:meth:`~asyncbyok.emulator.Store.seed`): a number of ``openai`` ones, or
+        a count per provider, in the default workspace, named ``seed-<provider>-000000``
+        on. ``Emulator(seed_keys=100_000)`` is a big account in about a second.
     ``timestamp_style``
         How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
         ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
@@ -114,6 +123,7 @@ class Emulator:
         default_workspace_id: str | None = None,
         timestamp_style: TimestampStyle = "z",
         shutdown_timeout: float = 1.0,
+        seed_keys: SeedKeys | None = None,
     ) -> None:
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
@@ -135,6 +145,8 @@ class Emulator:
             workspace = Store.saved_default_workspace(state_file)
         self.store = Store(default_workspace_id=workspace or str(uuid.uuid4()), path=state_file)
         """The server-side records: ``emu.store.records``, ``emu.store.live()``."""
+        self._seed_keys = seed_keys
+        self._plant()
         self.stats = Stats()
         """Counters: requests per operation, responses per status, faults fired ..."""
         self._context = AppContext(
@@ -213,9 +225,21 @@ class Emulator:
     def rate_limit(self, limit: RateLimit | None) -> None:
         self._context.limiter = RateLimiter(limit) if limit else None
 
+    def _plant(self) -> None:
+        """Store the ``seed_keys`` credentials (the same ids each time, from the seed)."""
+        seed_keys = self._seed_keys
+        if not seed_keys:
+            return
+        counts = {"openai": seed_keys} if isinstance(seed_keys, int) else seed_keys
+        rng = random.Random(self.seed)
+        for provider, count in counts.items():
+            self.store.seed(count, provider=provider, rng=rng)
+
     def reset(self) -> None:
-        """Forget every record, counter and received request; faults start from the seed."""
+        """Back to the start: only the ``seed_keys`` credentials (the same ones), no
+        counter, no received request; faults start from the seed again."""
         self.store.clear()
+        self._plant()
         self.stats.clear()
         self.received.clear()
         self.rate_limit = self.rate_limit

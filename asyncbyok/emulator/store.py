@@ -15,11 +15,12 @@ import enum
 import hashlib
 import json
 import os
+import random
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,27 @@ def _set_values(request: CreateBYOKKeyRequest | UpdateBYOKKeyRequest) -> dict[st
     return {name: _value(value) for name, value in given if value is not UNSET}
 
 
+class _Scope:
+    """The live records of one listing scope, in creation order.
+
+    A listing asks for a page of one workspace (and provider): kept apart per scope, a
+    page costs what it holds, not what the whole account holds (100,000 credentials list
+    in about a second, not a minute). Deleted records leave on the next read.
+    """
+
+    __slots__ = ("dead", "records")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.dead = 0
+
+    def live(self) -> list[Record]:
+        if self.dead:
+            self.records = [r for r in self.records if not r.deleted]
+            self.dead = 0
+        return self.records
+
+
 class Store:
     """The credentials of one emulator, in creation order; optionally kept in a JSON file.
 
@@ -153,6 +175,8 @@ class Store:
         self._lock = threading.RLock()
         self._records: list[Record] = []
         self._by_id: dict[str, Record] = {}
+        # Live records per (workspace, provider), and per workspace (every provider).
+        self._scopes: dict[tuple[str, str | None], _Scope] = {}
         # Next sort_order per (workspace, provider). It only grows, so a deleted
         # credential's position is never handed out again.
         self._next_sort: dict[tuple[str, str], int] = {}
@@ -187,14 +211,9 @@ class Store:
     ) -> tuple[list[Record], int]:
         """One page of live records in *workspace_id* (and of *provider*), and the total."""
         with self._lock:
-            matching = [
-                r
-                for r in self._records
-                if not r.deleted
-                and r.workspace_id == workspace_id
-                and (provider is None or r.provider == provider)
-            ]
-        return matching[offset : offset + limit], len(matching)
+            scope = self._scopes.get((workspace_id, provider))
+            matching = scope.live() if scope is not None else []
+            return matching[offset : offset + limit], len(matching)
 
     # ------------------------------------------------------------ changes
 
@@ -219,10 +238,58 @@ class Store:
                 sort_order=sort_order,
                 settings=settings,
             )
-            self._records.append(record)
-            self._by_id[record.id] = record
+            self._add(record)
             self._save()
         return record
+
+    def seed(
+        self,
+        count: int,
+        *,
+        provider: str = "openai",
+        workspace_id: str | None = None,
+        prefix: str = "seed",
+        rng: random.Random | None = None,
+    ) -> None:
+        """Store *count* credentials at once, as if made long ago: no request, no file
+        write per record (one at the end). Named ``{prefix}-{provider}-{i:06d}``, with
+        keys no one knows, created a second apart ending an hour ago (older than any
+        create a client may still be unsure of), ids from *rng* (reproducible).
+
+        Cheap: 100,000 take about a second. Tests and benchmarks use it for big accounts.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, not {count}")
+        rng = rng or random.Random()
+        workspace = (workspace_id or self.default_workspace_id).lower()
+        end = _now() - timedelta(hours=1)
+        with self._lock:
+            first = self._next_sort.get((workspace, provider), 0)
+            for i in range(count):
+                digest = f"{rng.getrandbits(256):064x}"
+                record = Record(
+                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    provider=provider,
+                    workspace_id=workspace,
+                    label=f"sk-...{digest[:4]}",
+                    key_digest=digest,
+                    created_at=end - timedelta(seconds=count - i),
+                    sort_order=first + i,
+                )
+                record.settings["name"] = f"{prefix}-{provider}-{first + i:06d}"
+                self._add(record)
+            self._next_sort[(workspace, provider)] = first + count
+            self._save()
+
+    def _add(self, record: Record) -> None:
+        """Index a record (the lock held): by id, in order, in its listing scopes."""
+        self._records.append(record)
+        self._by_id[record.id] = record
+        for scope in ((record.workspace_id, record.provider), (record.workspace_id, None)):
+            holder = self._scopes.get(scope)
+            if holder is None:
+                holder = self._scopes[scope] = _Scope()
+            holder.records.append(record)
 
     def update(self, record_id: str, request: UpdateBYOKKeyRequest) -> Record | None:
         """Apply the fields set in *request*; ``None`` when there is no live record.
@@ -248,6 +315,8 @@ class Store:
                 return False
             record.deleted = True
             record.deleted_at = _now()
+            for scope in ((record.workspace_id, record.provider), (record.workspace_id, None)):
+                self._scopes[scope].dead += 1
             self._save()
             return True
 
@@ -256,6 +325,7 @@ class Store:
         with self._lock:
             self._records.clear()
             self._by_id.clear()
+            self._scopes.clear()
             self._next_sort.clear()
             self._save()
 
@@ -292,8 +362,10 @@ class Store:
 
     def _add_loaded(self, records: Iterable[Record]) -> None:
         for record in records:
-            self._records.append(record)
-            self._by_id[record.id] = record
+            self._add(record)
+            if record.deleted:
+                for scope in ((record.workspace_id, record.provider), (record.workspace_id, None)):
+                    self._scopes[scope].dead += 1
             slot = (record.workspace_id, record.provider)
             self._next_sort[slot] = max(self._next_sort.get(slot, 0), record.sort_order + 1)
 

@@ -24,7 +24,7 @@ from asyncbyok.emulator import FaultConfig, Faults, RateLimit
 from asyncbyok.emulator import __main__ as emulator_main
 from asyncbyok.emulator.__main__ import serve
 from asyncbyok.emulator.context import API_VERSIONS
-from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS
+from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS, STATE_HEADER_FORMS
 from asyncbyok.emulator.replies import TIMESTAMP_STYLES
 
 
@@ -40,6 +40,7 @@ def test_the_choices_are_the_emulators_own() -> None:
     assert set(cli_emulator.API_VERSIONS) == set(API_VERSIONS)
     assert cli_emulator.RATE_LIMIT_KINDS == RATE_LIMIT_KINDS
     assert cli_emulator.RETRY_AFTER_FORMS == RETRY_AFTER_FORMS
+    assert cli_emulator.STATE_HEADER_FORMS == STATE_HEADER_FORMS
     assert cli_emulator.TIMESTAMP_STYLES == TIMESTAMP_STYLES
 
 
@@ -50,16 +51,21 @@ def test_options_make_the_emulator() -> None:
         burst=5,
         limit_kind="window",
         retry_after="both",
+        limit_headers="ietf",
         fail_rate=0.1,
         latency=0.02,
         seed=9,
         management_keys=("m1", "m2"),
         api_version="excerpt",
         timestamp_style="mixed",
+        seed_keys=120,
     )
     assert emu.timestamp_style == "mixed"
+    assert len(emu.store.live()) == 120
     assert emu.management_keys == ("m1", "m2")
-    assert emu.rate_limit == RateLimit(rate=50.0, burst=5, kind="window", retry_after="both")
+    assert emu.rate_limit == RateLimit(
+        rate=50.0, burst=5, kind="window", retry_after="both", state_headers="ietf"
+    )
     assert emu.faults == Faults({"*": FaultConfig(latency=0.02, error_rate=0.1)})
     assert (emu.seed, emu.api_version) == (9, "excerpt")
 

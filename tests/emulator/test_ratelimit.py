@@ -36,9 +36,9 @@ def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
 
 def test_limiter_keeps_one_bucket_per_key() -> None:
     limiter = RateLimiter(RateLimit(rate=1.0, burst=1), clock=Clock())
-    assert limiter.take("a") == 0.0
-    assert limiter.take("a") > 0
-    assert limiter.take("b") == 0.0
+    assert limiter.take("a") == (0.0, {})
+    assert limiter.take("a")[0] > 0
+    assert limiter.take("b") == (0.0, {})
 
 
 def test_window_allows_rate_per_window_then_waits_for_the_next() -> None:
@@ -56,7 +56,38 @@ def test_window_allows_rate_per_window_then_waits_for_the_next() -> None:
 
 def test_limiter_uses_the_kind_asked_for() -> None:
     limiter = RateLimiter(RateLimit(rate=2.0, burst=1, kind="window"), clock=Clock())
-    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+    assert [limiter.take("a")[0] for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_bucket_state_headers_say_what_is_left_and_when_it_is_full() -> None:
+    clock = Clock()
+    limiter = RateLimiter(RateLimit(rate=10.0, burst=4, state_headers="x-ratelimit"), clock=clock)
+    assert limiter.take("a") == (
+        0.0,
+        {"X-RateLimit-Limit": "4", "X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "0.100"},
+    )
+    for _ in range(3):
+        limiter.take("a")
+    wait, refused = limiter.take("a")  # empty: a 429 carries the state and Retry-After
+    assert wait == pytest.approx(0.1)
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert refused["X-RateLimit-Reset"] == "0.400"
+    assert refused["Retry-After"] == "1"
+
+
+def test_window_state_headers_in_the_ietf_draft_form() -> None:
+    clock = Clock()
+    limiter = RateLimiter(RateLimit(rate=3.0, kind="window", state_headers="ietf"), clock=clock)
+    assert limiter.take("a")[1] == {
+        "RateLimit-Policy": '"default";q=3;w=1',
+        "RateLimit": '"default";r=2;t=1',
+    }
+    clock.now += 0.5
+    limiter.take("a")
+    limiter.take("a")
+    wait, refused = limiter.take("a")
+    assert wait == pytest.approx(0.5)
+    assert refused["RateLimit"] == '"default";r=0;t=1'
 
 
 @pytest.mark.parametrize(
@@ -137,3 +168,16 @@ async def test_refused_keys_do_not_spend_tokens(emu: Emulator, api: Api) -> None
     for _ in range(5):
         assert (await api.call("GET", "/byok", auth=None)).status == 401
     assert [(await api.list()).status for _ in range(3)] == [200, 200, 200]
+
+
+async def test_state_headers_ride_on_successes_and_refusals(emu: Emulator, api: Api) -> None:
+    emu.rate_limit = RateLimit(rate=2.0, burst=2, state_headers="x-ratelimit")
+    first = await api.list()
+    assert (first.status, first.headers["X-RateLimit-Remaining"]) == (200, "1")
+    assert first.headers["X-RateLimit-Limit"] == "2"
+    missing = await api.call("GET", "/byok/11111111-2222-3333-4444-555555555555")
+    assert (missing.status, missing.headers["X-RateLimit-Remaining"]) == (404, "0")
+    refused = await api.list()
+    assert refused.status == 429
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert float(refused.headers["X-RateLimit-Reset"]) > 0

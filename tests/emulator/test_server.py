@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from asyncbyok import CreateBYOKKeyRequest
 from asyncbyok.emulator import Emulator, FaultConfig, Faults
 from asyncbyok.emulator.server import generate_key
 
@@ -99,3 +100,13 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         assert second.default_workspace_id == workspace
         status, _, raw = sync_call(second, "GET", "/byok", headers=auth(second))
         assert (status, json.loads(raw)["data"]) == (200, [created])
+
+
+async def test_seed_keys_make_a_big_account_that_reset_brings_back() -> None:
+    async with Emulator(seed_keys={"openai": 300, "anthropic": 5}, seed=4) as emu:
+        assert len(emu.store.live()) == 305
+        ids = [r.id for r in emu.store.live()]
+        emu.store.create(CreateBYOKKeyRequest(provider="openai", key="sk-proj-0000AbCd"))
+        emu.reset()
+        assert [r.id for r in emu.store.live()] == ids
+        assert sum(emu.stats.requests.values()) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import uuid
 from pathlib import Path
 
@@ -160,3 +161,28 @@ def test_a_state_file_from_before_a_field_loads_with_its_default(tmp_path: Path)
     loaded = store(tmp_path).get(key_id)
     assert loaded is not None
     assert (loaded.name, loaded.is_byok_only) == ("old", False)
+
+
+def test_seed_makes_a_big_account_without_requests_listed_by_scope() -> None:
+    store = Store(default_workspace_id=WORKSPACE)
+    store.seed(2_500, rng=random.Random(1))
+    store.seed(10, provider="anthropic", workspace_id=OTHER_WORKSPACE, rng=random.Random(2))
+    page, total = store.page(workspace_id=WORKSPACE, provider="openai", offset=2_400, limit=100)
+    assert total == 2_500
+    assert [r.name for r in page[:2]] == ["seed-openai-002400", "seed-openai-002401"]
+    assert [r.sort_order for r in page[-2:]] == [2_498, 2_499]
+    assert store.page(workspace_id=WORKSPACE, provider="anthropic", offset=0, limit=10)[1] == 0
+    assert store.page(workspace_id=OTHER_WORKSPACE, provider=None, offset=0, limit=100)[1] == 10
+    # Made long ago (no create of a client's can be mistaken for one), ids reproducible.
+    assert all(r.created_at < page[-1].created_at for r in page[:-1])
+    again = Store(default_workspace_id=WORKSPACE)
+    again.seed(2_500, rng=random.Random(1))
+    assert [r.id for r in again.live()] == [r.id for r in store.live()[:2_500]]
+    # Creates go on after the seeded ones; deletes leave the listing at once.
+    made = store.create(CreateBYOKKeyRequest(provider="openai", key="sk-proj-0000AbCd"))
+    assert made.sort_order == 2_500
+    store.delete(page[0].id)
+    page, total = store.page(workspace_id=WORKSPACE, provider="openai", offset=2_399, limit=200)
+    assert total == 2_500
+    assert [r.name for r in page[:2]] == ["seed-openai-002399", "seed-openai-002401"]
+    assert page[-1].id == made.id
