@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .bulk import CreateResult
     from .client import Client
     from .config import Limits, Timeout
-    from .ensure import EnsureResult
+    from .ensure import EnsureOutcome, EnsureResult, EnsureSpec
     from .errors import (
         APIConnectionError,
         APIError,
@@ -83,7 +83,9 @@ _HOMES: dict[str, str] = {
     "DeclaredRegion": "models",
     "DeleteResult": "models",
     "DuplicateNameError": "errors",
+    "EnsureOutcome": "ensure",
     "EnsureResult": "ensure",
+    "EnsureSpec": "ensure",
     "EventLoopError": "errors",
     "FieldError": "errors",
     "InsecureURLError": "errors",
@@ -133,7 +135,9 @@ __all__ = [
     "DeclaredRegion",
     "DeleteResult",
     "DuplicateNameError",
+    "EnsureOutcome",
     "EnsureResult",
+    "EnsureSpec",
     "EventLoopError",
     "FieldError",
     "InsecureURLError",

@@ -22,6 +22,7 @@ from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
 from .config import Limits, Timeout
+from .ensure import Pending
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -29,10 +30,12 @@ from .errors import (
     ClientClosedError,
     RateLimitError,
 )
+from .listings import ScopeListings
 from .pacing import AdaptiveRateLimiter, BackoffGate
 from .resources.byok import BYOKResource
 from .response import APIResponse
 from .retry import Reconciliation, RetryBudget, RetryEvent, RetryPolicy, run
+from .safe_create import Claims
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -55,7 +58,9 @@ class _Shared:
     budget: RetryBudget = attrs.field(factory=RetryBudget)
     pacer: AdaptiveRateLimiter = attrs.field(factory=AdaptiveRateLimiter)
     rate_limited: int = 0  # 429s received, all calls together
-    services: dict[str, Any] = attrs.field(factory=dict)  # state of resources, by name
+    listings: ScopeListings = attrs.field(factory=ScopeListings)  # shared by lookups, ensure
+    claims: Claims = attrs.field(factory=Claims)  # credentials creates returned
+    pending: Pending = attrs.field(factory=Pending)  # ensure work in flight, by name
     generation: int = 0  # the transport's binding to an event loop that this state is for
     closed: bool = False
     # Tasks with a call in flight, each with how many (lookups nest calls in one task).
@@ -89,10 +94,8 @@ class _Shared:
             self.gate.reset()
             self.pacer.reset()
             self.inflight.clear()
-            for service in self.services.values():
-                reset = getattr(service, "reset", None)
-                if reset is not None:
-                    reset()
+            self.listings.reset()
+            self.pending.reset()
         self.generation = generation
 
     def closing_error(self, task: asyncio.Task[Any] | None) -> ClientClosedError:
@@ -237,18 +240,6 @@ class Client:
             on_retry=self.on_retry if on_retry is UNSET else on_retry,
             _shared=self._shared,
         )
-
-    def shared_state(self, name: str, factory: Callable[[], T]) -> T:
-        """State that this client and its copies share, made by *factory* on first use.
-
-        Resources keep what must outlive one call here (safe create's claims). A value
-        with a ``reset()`` method has it called when the client moves to another loop.
-        """
-        services = self._shared.services
-        if name not in services:
-            services[name] = factory()
-        value: T = services[name]
-        return value
 
     # -- observability ------------------------------------------------------------
 

@@ -5,8 +5,9 @@ ambiguously (the connection dropped or timed out after the request was sent, or 
 server answered 5xx or 408), it may nonetheless have done its work. From then on, for the
 rest of that call, every resend is preceded by a lookup (:mod:`asyncbyok.retry` runs it):
 
-**Create.** The client lists the credentials of the request's provider and workspace and
-takes one as the create's own result only when
+**Create.** The client lists the credentials of the request's provider and workspace,
+in a listing that started after the failure, and takes one as the create's own result
+only when
 
 - it has the same ``name`` (``null`` when the request had none),
 - every other field the request set has the value it asked for (``allowed_models``,
@@ -18,19 +19,22 @@ takes one as the create's own result only when
 
 Anything else means the attempt stored nothing: the create is sent again.
 
-**Delete.** The client fetches the credential: gone (404) means the earlier attempt
-deleted it, and the call returns as deleted; still there means the delete is sent again.
-A resend answered 404 after an ambiguous attempt likewise means "deleted by us".
+**Delete.** A DELETE is idempotent: it is simply sent again, and a 404 to a resend after
+an ambiguous attempt means that attempt deleted it (the call returns as deleted).
 
 A lookup that fails ends the call with the write's own error (its method, URL and
 attempts), the lookup's error chained as ``__cause__``: the credential's state is then
 unknown, and the error says so rather than reading as a failed read. Lookups end by the
-call's deadline.
+call's deadline and run under the calling client's retry policy.
 
 **Cost.** The API documents no listing order, so a lookup cannot stop early at the
-newest credentials: it lists the provider's scope in full (one request per 100
-credentials). Concurrent ambiguous failures share listings: a listing waits
-``COALESCE_SECONDS`` (50 ms) for others to join, and serves every failure before it began.
+newest credentials: it lists the scope in full, ``ceil(S / 100)`` requests for a scope of
+S credentials. Listings are shared (:mod:`asyncbyok.listings`): concurrent failures join
+one listing, and one arriving while a listing runs joins the next, so F failures spread
+over T seconds cost at most about ``T / (duration of a listing) + 1`` listings, not F. In
+``create_many`` (and ``ensure_many``, ``apply``) failures are parked and settled
+together: one listing per scope, plus one per round of resends that fail again
+(:mod:`asyncbyok.bulk`).
 
 Limits, stated plainly:
 
@@ -45,26 +49,23 @@ Limits, stated plainly:
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import attrs
 
 from ._constants import SAFE_CREATE_CLOCK_SKEW
 from ._sentinel import UNSET
-from .errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, NotFoundError
+from .bulk import parking
+from .errors import APIConnectionError, APIError, APIStatusError, NotFoundError
 from .labels import label_consistent
+from .listings import Found, ListKeys, ScopeIndex, ScopeListings, scope_of
 from .models import BYOKKey, CreateBYOKKeyRequest, DeleteResult, request_fields
 from .response import APIResponse
-from .retry import call_deadline
 
-__all__ = ["COALESCE_SECONDS", "CreateReconciler", "SafeCreate", "SafeDelete", "is_ambiguous"]
-
-#: How long a new lookup listing waits for other ambiguous failures to join it.
-COALESCE_SECONDS = 0.05
+__all__ = ["Claims", "SafeCreate", "SafeDelete", "is_ambiguous", "matches"]
 
 # Fields matched by scope or by rule of their own, not by value.
 _MATCHED_APART = frozenset({"provider", "key", "workspace_id", "name"})
@@ -72,20 +73,6 @@ _MATCHED_APART = frozenset({"provider", "key", "workspace_id", "name"})
 Clock = Callable[[], float]
 T = TypeVar("T")
 _Facts = tuple[int, Mapping[str, str], "str | None"]  # status, headers, request id
-
-
-@attrs.frozen
-class Found:
-    """A credential seen in a listing, with the facts of the response that carried it."""
-
-    key: BYOKKey
-    status: int
-    headers: Mapping[str, str]
-    request_id: str | None
-
-
-#: Lists a provider's credentials in a workspace (``None``: the default one).
-ListKeys = Callable[[str, "str | None"], AsyncIterator[Found]]
 
 
 def is_ambiguous(exc: BaseException) -> bool:
@@ -112,20 +99,17 @@ def matches(key: BYOKKey, request: CreateBYOKKeyRequest) -> bool:
     return True
 
 
-@attrs.define
-class _Snapshot:
-    started: float  # time.monotonic() when the listing begins
-    task: asyncio.Future[dict[str | None, list[Found]]]
-
-
-class _Claims:
-    """Ids this client's creates returned, remembered for *horizon* seconds.
+class Claims:
+    """Ids this client's creates returned, remembered for *horizon* seconds. One per
+    client (shared by its copies): a credential is the result of one create only.
 
     A lookup only considers credentials created in the last few minutes (the clock-skew
     allowance), so older claims can go: a long-lived client does not grow without bound.
     """
 
-    def __init__(self, *, horizon: float, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, *, horizon: float = 2 * SAFE_CREATE_CLOCK_SKEW, clock: Clock = time.monotonic
+    ) -> None:
         self._horizon = horizon
         self._clock = clock
         self._ids: set[str] = set()
@@ -144,44 +128,13 @@ class _Claims:
     def __len__(self) -> int:
         return len(self._ids)
 
-
-class CreateReconciler:
-    """Finds credentials that ambiguous creates may have made. One per client."""
-
-    def __init__(
-        self,
-        list_keys: ListKeys,
-        *,
-        horizon: float = 2 * SAFE_CREATE_CLOCK_SKEW,
-        clock: Clock = time.monotonic,
-        coalesce: float = COALESCE_SECONDS,
-    ) -> None:
-        self._list_keys = list_keys
-        self._clock = clock
-        self._coalesce = coalesce
-        self._snapshots: dict[tuple[str, str | None], _Snapshot] = {}
-        self.claimed = _Claims(horizon=horizon, clock=clock)
-
-    def reset(self) -> None:
-        """Forget listings in progress (their event loop has ended)."""
-        self._snapshots.clear()
-
-    async def find(
-        self, request: CreateBYOKKeyRequest, *, since: float, failed_at: float
-    ) -> Found | None:
-        """The credential *request* made, if it exists: see the module docstring.
-
-        *since* is the wall-clock time (seconds) before which it cannot have been
-        created; *failed_at* the ``time.monotonic()`` of the ambiguous failure, which the
-        listing must start after to be sure to see the credential.
-        """
-        workspace = None if request.workspace_id is UNSET else request.workspace_id
-        by_name = await self._snapshot(str(request.provider), workspace, failed_at)
+    def take(self, index: ScopeIndex, request: CreateBYOKKeyRequest, since: float) -> Found | None:
+        """The credential *request* made, if *index* shows it; claimed if so."""
         name = None if request.name is UNSET else request.name
         candidates = [
             found
-            for found in by_name.get(name, ())
-            if found.key.id not in self.claimed
+            for found in index.named(name)
+            if found.key.id not in self
             and _created_since(found.key, since)
             and label_consistent(found.key.label, request.key) is not False
             and matches(found.key, request)
@@ -189,37 +142,8 @@ class CreateReconciler:
         if not candidates:
             return None
         best = min(candidates, key=lambda f: _sort_time(f.key))
-        self.claimed.add(best.key.id)
+        self.add(best.key.id)
         return best
-
-    async def _snapshot(
-        self, provider: str, workspace: str | None, failed_at: float
-    ) -> dict[str | None, list[Found]]:
-        slot = (provider, workspace)
-        snapshot = self._snapshots.get(slot)
-        if snapshot is None or snapshot.started <= failed_at or _failed(snapshot.task):
-            start = self._clock() + self._coalesce
-            task = asyncio.ensure_future(self._index(provider, workspace))
-            snapshot = self._snapshots[slot] = _Snapshot(start, task)
-        # shield: one caller leaving must not cancel the listing the others await
-        deadline = call_deadline()
-        if deadline is None:
-            return await asyncio.shield(snapshot.task)
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(snapshot.task), max(0.0, deadline - self._clock())
-            )
-        except asyncio.TimeoutError:
-            raise APITimeoutError("The lookup did not finish by the call's deadline.") from None
-
-    async def _index(self, provider: str, workspace: str | None) -> dict[str | None, list[Found]]:
-        if self._coalesce:
-            await asyncio.sleep(self._coalesce)  # let concurrent failures join this listing
-        by_name: dict[str | None, list[Found]] = {}
-        async for found in self._list_keys(provider, workspace):
-            name = None if found.key.name is UNSET else found.key.name
-            by_name.setdefault(name, []).append(found)
-        return by_name
 
 
 def _created_since(key: BYOKKey, since: float) -> bool:
@@ -233,16 +157,19 @@ def _sort_time(key: BYOKKey) -> float:
     return 0.0 if key.created_at is None else key.created_at.timestamp()
 
 
-def _failed(task: asyncio.Future[Any]) -> bool:
-    return task.done() and (task.cancelled() or task.exception() is not None)
-
-
 @attrs.define
 class SafeCreate:
-    """The :class:`~asyncbyok.retry.Reconciliation` of one create call."""
+    """The :class:`~asyncbyok.retry.Reconciliation` of one create call.
+
+    Its lookups list the request's scope through *listings* with *list_keys* (the
+    calling client's, so under its policy); inside a bulk run they park there instead,
+    to be settled with the run's other failures (:mod:`asyncbyok.bulk`).
+    """
 
     request: CreateBYOKKeyRequest
-    reconciler: CreateReconciler
+    claims: Claims
+    listings: ScopeListings
+    list_keys: ListKeys
     method: str
     url: str
     since: float = attrs.field(factory=lambda: time.time() - SAFE_CREATE_CLOCK_SKEW)
@@ -252,7 +179,13 @@ class SafeCreate:
         return is_ambiguous(exc)
 
     async def lookup(self, *, failed_at: float, attempts: int) -> APIResponse[BYOKKey] | None:
-        found = await self.reconciler.find(self.request, since=self.since, failed_at=failed_at)
+        scope = scope_of(self.request.provider, self.request.workspace_id)
+        run = parking()
+        if run is not None and run.can_park:
+            index = await run.park(scope, since=failed_at)
+        else:
+            index = await self.listings.index(scope, since=failed_at, list_keys=self.list_keys)
+        found = self.claims.take(index, self.request, self.since)
         if found is None:
             return None
         facts = (found.status, found.headers, found.request_id)
@@ -262,18 +195,14 @@ class SafeCreate:
         return None  # no answer to a create proves an earlier attempt stored it
 
 
-GetKey = Callable[[], Any]
-
-
 @attrs.define
 class SafeDelete:
     """The :class:`~asyncbyok.retry.Reconciliation` of one delete call.
 
-    *get* fetches the credential (raising :class:`~asyncbyok.errors.NotFoundError` when
-    it is gone).
+    A DELETE is idempotent: after an ambiguous attempt it is sent again with no lookup,
+    and a 404 to the resend means the earlier attempt deleted it.
     """
 
-    get: GetKey
     method: str
     url: str
     started: float = attrs.field(factory=time.monotonic)
@@ -282,22 +211,15 @@ class SafeDelete:
         return is_ambiguous(exc)
 
     async def lookup(self, *, failed_at: float, attempts: int) -> APIResponse[DeleteResult] | None:
-        try:
-            await self.get()
-        except NotFoundError as gone:
-            return self._deleted(gone, attempts)
-        return None  # still there: send the delete again
+        return None  # send it again: a second DELETE of a deleted credential is a 404
 
     def settle(self, exc: APIError, *, attempts: int) -> APIResponse[DeleteResult] | None:
         if isinstance(exc, NotFoundError):  # an earlier attempt of ours deleted it
-            return self._deleted(exc, attempts)
+            facts = (exc.status_code, exc.headers, exc.request_id)
+            return _recovered(
+                DeleteResult(deleted=True), facts, attempts, self.started, self.method, self.url
+            )
         return None
-
-    def _deleted(self, gone: NotFoundError, attempts: int) -> APIResponse[DeleteResult]:
-        facts = (gone.status_code, gone.headers, gone.request_id)
-        return _recovered(
-            DeleteResult(deleted=True), facts, attempts, self.started, self.method, self.url
-        )
 
 
 def _recovered(

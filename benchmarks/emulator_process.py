@@ -12,14 +12,16 @@ benchmark's process. This module is both sides:
       live records, duplicate names, and the emulator's counters (requests per operation,
       responses per status, faults fired, 429s sent);
   ``POST /reset``
-      :meth:`Emulator.reset` (records, counters, rate-limit buckets, fault sequence);
+      :meth:`Emulator.reset` (records, counters, rate-limit buckets, fault sequence; the
+      ``seed_keys`` credentials the process was started with come back);
   ``POST /reset-stats``
       zero the counters only (keep the records);
   ``POST /preload``
       ``{"count": N, "prefix": "preload", "provider": "openai"}``: store N records directly
-      (100,000 in about a second, no HTTP);
+      (:meth:`asyncbyok.emulator.Store.seed`: 100,000 in about a second, no HTTP);
   ``POST /configure``
-      ``{"rate": R, "burst": B, "kind": "bucket"|"window", "retry_after": FORM}``
+      ``{"rate": R, "burst": B, "kind": "bucket"|"window", "retry_after": FORM,
+      "state_headers": "none"|"ietf"|"x-ratelimit"}``
       (a fresh :class:`asyncbyok.emulator.RateLimit`: ``burst``, ``kind``, ``retry_after``
       and ``window`` optional, with its defaults; ``rate: null`` lifts the limit) and/or
       ``{"faults": {"create": {...FaultConfig fields...}}}`` (``null`` for none).
@@ -72,8 +74,9 @@ class EmulatorProcess:
             print(emu.state()["duplicate_names"])
     """
 
-    def __init__(self, *, seed: int = 1, start_timeout: float = 30.0) -> None:
+    def __init__(self, *, seed: int = 1, seed_keys: int = 0, start_timeout: float = 30.0) -> None:
         self.seed = seed
+        self.seed_keys = seed_keys
         self.start_timeout = start_timeout
         self.base_url = ""
         self.management_key = ""
@@ -93,6 +96,8 @@ class EmulatorProcess:
             "0",
             "--seed",
             str(self.seed),
+            "--seed-keys",
+            str(self.seed_keys),
         ]
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
         self._proc = subprocess.Popen(
@@ -247,7 +252,7 @@ def _rate_limit(body: dict[str, Any]) -> Any:
         options["burst"] = int(body["burst"])
     if body.get("window") is not None:
         options["window"] = float(body["window"])
-    for name in ("kind", "retry_after"):
+    for name in ("kind", "retry_after", "state_headers"):
         if body.get(name) is not None:
             options[name] = str(body[name])
     return RateLimit(**options)
@@ -257,7 +262,6 @@ def _control_app(emulator: Any) -> Any:
     from aiohttp import web
 
     from asyncbyok.emulator import FaultConfig, Faults
-    from asyncbyok.models import CreateBYOKKeyRequest
 
     async def state(request: web.Request) -> web.Response:
         return web.json_response(_state(emulator))
@@ -274,12 +278,7 @@ def _control_app(emulator: Any) -> Any:
         body = await request.json()
         prefix, provider = body.get("prefix", "preload"), body.get("provider", "openai")
         store = emulator.store
-        for i in range(int(body["count"])):
-            store.create(
-                CreateBYOKKeyRequest(
-                    provider=provider, key=f"sk-{prefix}-{i:012d}", name=f"{prefix}-{i}"
-                )
-            )
+        store.seed(int(body["count"]), provider=provider, prefix=prefix)
         return web.json_response({"live": len(store.live())})
 
     async def configure(request: web.Request) -> web.Response:
@@ -312,7 +311,13 @@ async def _serve(args: argparse.Namespace) -> None:
     from asyncbyok.emulator import Emulator
     from asyncbyok.emulator.__main__ import serve
 
-    emulator = Emulator(host="127.0.0.1", port=args.port, seed=args.seed, api_version="newest")
+    emulator = Emulator(
+        host="127.0.0.1",
+        port=args.port,
+        seed=args.seed,
+        api_version="newest",
+        seed_keys=args.seed_keys,
+    )
     runner = web.AppRunner(_control_app(emulator), access_log=None)
     await runner.setup()
     try:
@@ -333,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed-keys", type=int, default=0)
     asyncio.run(_serve(parser.parse_args(argv)))
     return 0
 

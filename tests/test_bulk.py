@@ -12,6 +12,7 @@ from asyncbyok import (
     Client,
     CreateBYOKKeyRequest,
     CreateResult,
+    RetryEvent,
     RetryPolicy,
     ValidationError,
 )
@@ -199,3 +200,78 @@ def test_client_resources_and_bulk_import_no_cycle() -> None:
 
     assert "resources.byok" in graph["client"]  # the client makes its resource
     assert not [name for name in modules if reaches(name, name)], graph
+
+
+async def test_ambiguous_failures_in_a_large_account_are_settled_with_one_listing() -> None:
+    # 3,000 credentials already there (31 pages a listing), 200 creates under a limit with
+    # one in ten stored then answered 500. Each failure must be looked up before it is
+    # resent; one listing for them all, not one (or more) each.
+    faults = Faults({"create": FaultConfig(commit_then_error_rate=0.1)})
+    limit = RateLimit(rate=400, burst=20)
+    async with (
+        Emulator(seed_keys=3_000, seed=16, faults=faults, rate_limit=limit) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        results = await c.byok.create_many(_requests(200))
+    assert all(r.ok for r in results), next(r.error for r in results if not r.ok)
+    failed = emu.stats.faults[("create", "commit_then_error")]
+    assert failed >= 10
+    names = collections.Counter(r.name for r in emu.store.live())
+    assert len(names) == 3_200
+    assert max(names.values()) == 1  # not one duplicate
+    pages = -(-3_200 // 100)
+    # One listing of the scope (a page or two more: the pager overlaps pages a little).
+    assert emu.stats.requests["list"] <= pages + 2
+    assert emu.stats.requests["create"] - emu.stats.rate_limited <= 200
+
+
+async def test_a_resend_that_fails_ambiguously_again_is_parked_again(emulator: Emulator) -> None:
+    # Every create is lost: the first ones after storing (found by the settlement), then,
+    # for the resends, before storing (not found; resent again, parked again).
+    emulator.faults = Faults({"create": FaultConfig(commit_then_error_rate=1.0)})
+    retry = RetryPolicy(wait_scale=0, max_retries=10)
+    async with Client(
+        api_key=emulator.management_key, base_url=emulator.base_url, retry=retry
+    ) as c:
+        first = await c.byok.create_many(_requests(20))
+        assert all(r.ok for r in first)
+        assert emulator.stats.requests["list"] == 1  # one settlement for twenty failures
+        # A 5xx is ambiguous too: a third fail before storing, and are resent after a
+        # settlement finds nothing; the resends that fail again wait for the next one.
+        emulator.faults = Faults({"create": FaultConfig(error_rate=0.3)})
+        more = [
+            CreateBYOKKeyRequest(provider="openai", key=f"sk-proj-{i:06d}-moreAbCd", name=f"m{i}")
+            for i in range(40)
+        ]
+        results = await c.byok.create_many(more, concurrency=8)
+    assert all(r.ok for r in results), next(r.error for r in results if not r.ok)
+    names = collections.Counter(r.name for r in emulator.store.live())
+    assert len(names) == 60
+    assert max(names.values()) == 1
+    settlements = emulator.stats.requests["list"] - 1
+    failures = emulator.stats.faults[("create", "error")]
+    assert 2 <= settlements < failures  # rounds of failures, not one listing each
+
+
+async def test_a_parked_create_is_settled_before_its_deadline_in_a_long_run(
+    emulator: Emulator,
+) -> None:
+    # The first creates are stored then answered 500; the run then takes about 3 s, longer
+    # than their 2.5 s deadline. Their scope is listed early for them, not at the end.
+    emulator.faults = Faults({"create": FaultConfig(latency=0.06, commit_then_error_rate=1.0)})
+
+    def only_the_first_ones_are_lost(event: RetryEvent) -> None:
+        emulator.faults = Faults({"create": FaultConfig(latency=0.06)})
+
+    policy = RetryPolicy(wait_scale=0, deadline=2.5)
+    async with Client(
+        api_key=emulator.management_key,
+        base_url=emulator.base_url,
+        retry=policy,
+        on_retry=only_the_first_ones_are_lost,
+    ) as c:
+        results = await c.byok.create_many(_requests(100), concurrency=2)
+    assert all(r.ok for r in results), next(r.error for r in results if not r.ok)
+    assert emulator.stats.faults[("create", "commit_then_error")] >= 1
+    assert len(emulator.store.live()) == 100
+    assert emulator.stats.requests["list"] == 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+import asyncbyok
 from asyncbyok import Client, DuplicateNameError, RetryPolicy, ValidationError
 from asyncbyok.emulator import Emulator, FaultConfig, Faults
 
@@ -26,6 +28,11 @@ async def client(emu: Emulator) -> AsyncIterator[Client]:
     retry = RetryPolicy(wait_scale=0.0)
     async with Client(api_key=emu.management_key, base_url=emu.base_url, retry=retry) as c:
         yield c
+
+
+def _listing(keys: int) -> int:
+    """Requests in one listing of *keys* credentials: pages of 100 that overlap by 5."""
+    return 1 + -(-max(0, keys - 100) // 95)
 
 
 def _names(emu: Emulator) -> collections.Counter[str | None]:
@@ -121,3 +128,113 @@ async def test_raw_ensure_gives_the_facts_of_its_last_request(client: Client) ->
     assert raw.parsed.action == "created"
     assert raw.method == "POST"
     assert raw.request_id
+
+
+# -- at scale -------------------------------------------------------------------------------
+
+
+async def test_ensure_many_lists_each_scope_once_and_writes_only_what_is_needed() -> None:
+    # 2,000 credentials already there (20 pages); 100 names asked for: 50 of them exist
+    # (10 with a setting to change), 50 must be made; plus 3 in another provider.
+    async with (
+        Emulator(seed_keys={"openai": 2_000, "anthropic": 3}, seed=6) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        existing = [f"seed-openai-{i:06d}" for i in range(0, 2_000, 40)]
+        specs: list[dict[str, Any]] = [
+            {"provider": "openai", "name": n, "disabled": i < 10} for i, n in enumerate(existing)
+        ]
+        specs += [{"provider": "openai", "name": f"new-{i}", "key": RAW} for i in range(50)]
+        specs += [
+            asyncbyok.EnsureSpec(provider="anthropic", name=f"seed-anthropic-{i:06d}")
+            for i in range(3)
+        ]
+        seen: list[asyncbyok.EnsureOutcome] = []
+        outcomes = await c.byok.ensure_many(specs, on_progress=seen.append)
+    assert [o.index for o in outcomes] == list(range(103))
+    assert all(o.ok for o in outcomes), next(o.error for o in outcomes if not o.ok)
+    actions = collections.Counter(o.result.action for o in outcomes if o.result)
+    assert actions == {"created": 50, "updated": 10, "unchanged": 43}
+    assert len(seen) == 103
+    assert emu.stats.requests["list"] == _listing(2_000) + _listing(3)  # once per scope
+    assert emu.stats.requests["create"] == 50
+    assert emu.stats.requests["update"] == 10
+    assert len(emu.store.live()) == 2_053
+
+
+async def test_ensure_many_checks_everything_before_anything_is_sent(
+    client: Client, emu: Emulator
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        await client.byok.ensure_many(
+            [
+                {"provider": "openai", "name": "a", "key": RAW},
+                {"provider": "openai", "name": "b", "allowed_api_key_hashes": ["x"]},
+                {"provider": "openai", "name": "a"},
+                {"provider": "openai", "name": "c", "colour": "red"},
+            ],
+            concurrency=0,
+        )
+    assert info.value.paths == [
+        "specs[1].allowed_api_key_hashes[0]",
+        "specs[2]",
+        "specs[3]",
+        "concurrency",
+    ]
+    assert sum(emu.stats.requests.values()) == 0
+
+
+async def test_ensure_many_reports_one_items_problem_as_its_outcome(
+    client: Client, emu: Emulator
+) -> None:
+    await client.byok.create(provider="openai", key=RAW, name="twin")
+    await client.byok.create(provider="openai", key=OTHER, name="twin")
+    outcomes = await client.byok.ensure_many(
+        [
+            {"provider": "openai", "name": "twin"},
+            {"provider": "openai", "name": "keyless"},
+            {"provider": "openai", "name": "fine", "key": RAW},
+        ]
+    )
+    assert isinstance(outcomes[0].error, DuplicateNameError)
+    assert isinstance(outcomes[1].error, ValidationError)
+    assert outcomes[2].result is not None
+    assert outcomes[2].result.action == "created"
+    assert RAW not in repr(outcomes)
+
+
+async def test_ensure_with_max_age_reuses_a_listing_and_sees_its_own_writes() -> None:
+    async with (
+        Emulator(seed_keys=2_000, seed=8) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        for i in range(20):
+            done = await c.byok.ensure(
+                provider="openai", name=f"seed-openai-{i:06d}", disabled=False, max_age=60
+            )
+            assert done.action == "unchanged"
+        assert emu.stats.requests["list"] == _listing(2_000)  # one listing for 20 calls
+        made = await c.byok.ensure(provider="openai", name="tenant-1", key=RAW, max_age=60)
+        again = await c.byok.ensure(provider="openai", name="tenant-1", key=RAW, max_age=60)
+        assert (made.action, again.action) == ("created", "unchanged")
+        assert again.key.id == made.key.id
+        await c.byok.delete(made.key.id)
+        remade = await c.byok.ensure(provider="openai", name="tenant-1", key=RAW, max_age=60)
+        assert remade.action == "created"
+        assert emu.stats.requests["list"] == _listing(2_000)  # still that one listing
+        fresh = await c.byok.ensure(provider="openai", name="tenant-1", key=RAW)
+        assert fresh.action == "unchanged"
+        assert emu.stats.requests["list"] == _listing(2_000) + _listing(2_001)  # lists anew
+    assert collections.Counter(r.name for r in emu.store.live())["tenant-1"] == 1
+
+
+async def test_concurrent_ensures_of_one_scope_share_a_listing() -> None:
+    async with (
+        Emulator(seed_keys=1_000, seed=9) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        results = await asyncio.gather(
+            *(c.byok.ensure(provider="openai", name=f"t{i}", key=RAW) for i in range(20))
+        )
+    assert [r.action for r in results] == ["created"] * 20
+    assert emu.stats.requests["list"] == _listing(1_000)  # one listing, not twenty

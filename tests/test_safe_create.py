@@ -106,10 +106,10 @@ async def test_a_key_from_another_create_is_not_taken() -> None:
 
 
 def test_claims_are_forgotten_after_the_lookup_window() -> None:
-    from asyncbyok.safe_create import _Claims
+    from asyncbyok.safe_create import Claims
 
     now = [100.0]
-    claims = _Claims(horizon=300, clock=lambda: now[0])
+    claims = Claims(horizon=300, clock=lambda: now[0])
     claims.add("a")
     assert "a" in claims
     now[0] += 301
@@ -117,3 +117,60 @@ def test_claims_are_forgotten_after_the_lookup_window() -> None:
     assert "a" not in claims  # older than any credential a lookup would consider
     assert "b" in claims
     assert len(claims) == 1
+
+
+async def test_a_lookup_lists_under_the_calling_copys_policy() -> None:
+    async with (
+        Emulator(seed=12) as emu,
+        Client(
+            api_key=emu.management_key, base_url=emu.base_url, retry=RetryPolicy(wait_scale=0)
+        ) as client,
+    ):
+        # The client's first create is made by a copy without retries.
+        await client.with_options(max_retries=0).byok.create(
+            provider="openai", key="sk-proj-first-0000AbCd", name="first"
+        )
+        # Then a create by a copy that retries is lost after storing, and its lookup's
+        # first page fails once: the lookup must retry it, as its caller would.
+        emu.faults = Faults(
+            {
+                "create": FaultConfig(commit_then_error_rate=1.0),
+                "list": FaultConfig(error_rate=1.0, error_statuses=(503,)),
+            }
+        )
+        retries: list[str] = []
+
+        def heal_the_listing(event: asyncbyok.RetryEvent) -> None:
+            retries.append(event.method)
+            if event.method == "GET":
+                emu.faults = Faults({"create": FaultConfig(commit_then_error_rate=1.0)})
+
+        patient = client.with_options(on_retry=heal_the_listing)
+        found = await patient.byok.with_raw_response.create(
+            provider="openai", key="sk-proj-second-0000WxYz", name="second"
+        )
+    assert found.recovered
+    assert retries == ["POST", "GET"]
+    assert sorted(_names(emu)) == ["first", "second"]
+
+
+async def test_single_creates_share_listings_however_many_fail() -> None:
+    # 2,000 credentials there; 60 concurrent creates, each stored then answered 500.
+    faults = Faults({"create": FaultConfig(commit_then_error_rate=1.0)})
+    async with (
+        Emulator(seed_keys=2_000, seed=13, faults=faults) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        raws = await asyncio.gather(
+            *(
+                c.byok.with_raw_response.create(
+                    provider="openai", key=f"sk-proj-{i:06d}-shareAbCd", name=f"s{i}"
+                )
+                for i in range(60)
+            )
+        )
+    assert all(r.recovered for r in raws)
+    assert len(emu.store.live()) == 2_060
+    assert max(_names(emu).values()) == 1
+    one = 1 + -(-(2_060 - 100) // 95)
+    assert emu.stats.requests["list"] <= 2 * one  # one listing, or two: not sixty

@@ -16,16 +16,17 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import sansio
-from .._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
+from .._constants import DEFAULT_BULK_CONCURRENCY, DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .._sentinel import UNSET, Unset
 from ..bulk import CreateResult, bulk_policy, create_many
-from ..ensure import EnsureResult, Pending, Wanted, ensure
-from ..ensure import check as check_ensure
+from ..ensure import EnsureOutcome, EnsureResult, EnsureSpec, check, check_many, ensure, ensure_many
+from ..ensure import _Shared as EnsureShared
 from ..errors import FieldError, ValidationError
+from ..listings import Found, Scope, scope_of
 from ..models import (
     BYOKKey,
     BYOKKeyList,
@@ -38,7 +39,7 @@ from ..models import (
 )
 from ..pagination import AsyncKeyPager, Page
 from ..response import APIResponse
-from ..safe_create import CreateReconciler, Found, SafeCreate, SafeDelete
+from ..safe_create import SafeCreate, SafeDelete
 
 if TYPE_CHECKING:
     import asyncio
@@ -132,11 +133,9 @@ class RawBYOKResource:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def _reconciler(self) -> CreateReconciler:
-        return self._client.shared_state("safe_create", lambda: CreateReconciler(self._scope))
-
-    async def _scope(self, provider: str, workspace: str | None) -> AsyncIterator[Found]:
-        """Every credential of *provider* in *workspace*, with its page's response facts."""
+    async def _scope(self, scope: Scope) -> AsyncIterator[Found]:
+        """Every credential of a scope, with its page's response facts (for lookups)."""
+        provider, workspace = scope
         facts: dict[str | None, APIResponse[BYOKKeyList]] = {}
 
         async def fetch(offset: int, limit: int) -> Page:
@@ -153,6 +152,10 @@ class RawBYOKResource:
             response = facts[page.request_id]
             for key in page.data:
                 yield Found(key, response.status, response.headers, response.request_id)
+
+    def _ensure_shared(self) -> EnsureShared:
+        shared = self._client._shared
+        return EnsureShared(shared.pending, shared.listings, self._scope)
 
     @_takes_fields(CreateBYOKKeyRequest, skip=1)
     async def create(
@@ -185,14 +188,16 @@ class RawBYOKResource:
             key = await client.byok.create(provider="openai", key=raw, name="prod")
         """
         assert request is not None  # built by _takes_fields
-        reconciler = self._reconciler()
+        shared = self._client._shared
         url = self._client.base_url + "/byok"
-        safe = SafeCreate(request, reconciler, "POST", url)
+        safe = SafeCreate(request, shared.claims, shared.listings, self._scope, "POST", url)
         response = await self._client.request(
             "POST", "/byok", BYOKKey, json_body=request, envelope=True, reconcile=safe
         )
         if not response.recovered:
-            reconciler.claimed.add(response.parsed.id)
+            shared.claims.add(response.parsed.id)
+        scope = scope_of(request.provider, request.workspace_id)
+        shared.listings.created(scope, _found(response))
         return response
 
     async def get(self, key_id: str) -> APIResponse[BYOKKey]:
@@ -228,17 +233,23 @@ class RawBYOKResource:
         """
         assert request is not None  # built by _takes_fields
         path = sansio.key_path(key_id)
-        return await self._client.request("PATCH", path, BYOKKey, json_body=request, envelope=True)
+        response = await self._client.request(
+            "PATCH", path, BYOKKey, json_body=request, envelope=True
+        )
+        self._client._shared.listings.updated(_found(response))
+        return response
 
     async def delete(self, key_id: str) -> APIResponse[DeleteResult]:
         """``DELETE /byok/{id}`` (the API soft-deletes it and wipes the key).
 
-        If an attempt fails ambiguously, the credential is fetched before any resend, and
-        a 404 then (or to the resend) means that attempt deleted it: the call succeeds.
+        If an attempt fails ambiguously, the delete is sent again (a DELETE is idempotent),
+        and a 404 to the resend means that attempt deleted it: the call succeeds.
         """
         path = sansio.key_path(key_id)
-        safe = SafeDelete(lambda: self.get(key_id), "DELETE", self._client.base_url + path)
-        return await self._client.request("DELETE", path, DeleteResult, reconcile=safe)
+        safe = SafeDelete("DELETE", self._client.base_url + path)
+        response = await self._client.request("DELETE", path, DeleteResult, reconcile=safe)
+        self._client._shared.listings.deleted(key_id)
+        return response
 
     async def list_page(
         self,
@@ -295,13 +306,15 @@ class RawBYOKResource:
         on_progress: Callable[[CreateResult], Any] | None,
         stop: asyncio.Event | None,
     ) -> list[CreateResult]:
-        paced = self._client.with_options(retry=bulk_policy(self._client.retry))
+        paced = self._client.with_options(retry=bulk_policy(self._client.retry)).byok
         return await create_many(
-            paced.byok.with_raw_response.create,
+            paced.with_raw_response.create,
             requests,
             concurrency=concurrency,
             on_progress=on_progress,
             stop=stop,
+            listings=self._client._shared.listings,
+            list_keys=paced.with_raw_response._scope,
         )
 
     async def ensure(
@@ -313,26 +326,90 @@ class RawBYOKResource:
         key: str | Unset = UNSET,
         workspace_id: str | Unset = UNSET,
         rotate_key: bool = False,
-        **fields: Any,
+        allowed_models: list[str] | None | Unset = UNSET,
+        allowed_user_ids: list[str] | None | Unset = UNSET,
+        allowed_api_key_hashes: list[str] | None | Unset = UNSET,
+        disabled: bool | Unset = UNSET,
+        is_fallback: bool | Unset = UNSET,
+        declared_region: DeclaredRegion | str | None | Unset = UNSET,
+        declared_zdr: bool | None | Unset = UNSET,
+        is_byok_only: bool | Unset = UNSET,
+        is_required: bool | Unset = UNSET,
+        max_age: float = 0.0,
     ) -> APIResponse[EnsureResult]:
-        """Get or create the credential named *name* (see :mod:`asyncbyok.ensure`);
-        the response facts are those of the last request the call made."""
-        wanted = check_ensure(
+        """Get or create the credential named *name* (see :mod:`asyncbyok.ensure`); the
+        response facts are those of the last request the call made.
+
+        *max_age*: a listing of the scope up to that many seconds old may serve the
+        lookup (this client's own writes since are always reflected); ``0`` lists anew.
+        """
+        spec = EnsureSpec(
             provider=provider,
             name=name,
             key=key,
             workspace_id=workspace_id,
             rotate_key=rotate_key,
-            fields=fields,
+            allowed_models=allowed_models,
+            allowed_user_ids=allowed_user_ids,
+            allowed_api_key_hashes=allowed_api_key_hashes,
+            disabled=disabled,
+            is_fallback=is_fallback,
+            declared_region=declared_region,
+            declared_zdr=declared_zdr,
+            is_byok_only=is_byok_only,
+            is_required=is_required,
         )
-        pending = self._client.shared_state("ensure", Pending)
-        return await ensure(self, wanted, pending=pending, list_keys=self._named_scope)
+        wanted = check(spec)
+        _check_max_age(max_age)
+        return await ensure(self, wanted, self._ensure_shared(), max_age=max_age)
 
-    def _named_scope(self, wanted: Wanted) -> AsyncIterator[BYOKKey]:
-        """The credentials of *wanted*'s provider and workspace (for ``ensure``)."""
-        create = wanted.create
-        return aiter(
-            self._client.byok.list(provider=create.provider, workspace_id=create.workspace_id)
+    async def ensure_many(
+        self,
+        specs: Iterable[EnsureSpec | Mapping[str, Any]],
+        *,
+        concurrency: int | None = None,
+        max_age: float = 0.0,
+        on_progress: Callable[[EnsureOutcome], Any] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> APIResponse[list[EnsureOutcome]]:
+        """``ensure`` for many credentials: one listing per scope for any number of names,
+        then only the writes needed, paced like ``create_many``. One
+        :class:`~asyncbyok.ensure.EnsureOutcome` per spec, in input order; one item's
+        failure is its outcome. Specs are :class:`~asyncbyok.ensure.EnsureSpec` objects or
+        mappings of ``ensure``'s keywords, all checked before anything is sent::
+
+            outcomes = await client.byok.ensure_many(
+                [{"provider": "openai", "name": t, "key": keys[t]} for t in tenants]
+            )
+        """
+        as_specs, wanted = check_many(specs, concurrency, on_progress, stop)
+        _check_max_age(max_age)
+        started = time.monotonic()
+        paced = self._client.with_options(retry=bulk_policy(self._client.retry)).byok
+        raw = paced.with_raw_response
+        shared = EnsureShared(
+            self._client._shared.pending, self._client._shared.listings, raw._scope
+        )
+        limit = max(1, min(concurrency or DEFAULT_BULK_CONCURRENCY, len(wanted) or 1))
+        outcomes = await ensure_many(
+            raw,
+            as_specs,
+            wanted,
+            shared,
+            concurrency=limit,
+            max_age=max_age,
+            on_progress=on_progress,
+            stop=stop,
+        )
+        return APIResponse(
+            outcomes,
+            200,
+            {},
+            None,
+            0,
+            time.monotonic() - started,
+            "POST",
+            self._client.base_url + "/byok",
         )
 
     # Last in the class: below this line, "list" names the method, not the builtin.
@@ -382,6 +459,19 @@ def _page(
     )
 
 
+def _found(response: APIResponse[BYOKKey]) -> Found:
+    return Found(response.parsed, response.status, response.headers, response.request_id)
+
+
+def _check_max_age(max_age: object) -> None:
+    if (
+        not isinstance(max_age, (int, float))
+        or isinstance(max_age, bool)
+        or not 0 <= max_age < float("inf")
+    ):
+        raise ValidationError([FieldError("max_age", "must be a number of seconds >= 0")])
+
+
 def _pager_arguments(concurrency: object) -> None:
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         raise ValidationError([FieldError("concurrency", "must be an integer >= 1")])
@@ -403,6 +493,7 @@ class BYOKResource:
     list_page = _parsed(RawBYOKResource.list_page)
     create_many = _parsed(RawBYOKResource.create_many)
     ensure = _parsed(RawBYOKResource.ensure)
+    ensure_many = _parsed(RawBYOKResource.ensure_many)
 
     async def delete(self, key_id: str) -> bool:
         """Delete a credential (the API soft-deletes it and wipes the key). Returns True;
