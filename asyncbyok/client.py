@@ -30,6 +30,7 @@ from .errors import (
     ClientClosedError,
     RateLimitError,
 )
+from .flow import Flow
 from .listings import ScopeListings
 from .pacing import AdaptiveRateLimiter, BackoffGate
 from .resources.byok import BYOKResource
@@ -40,6 +41,8 @@ from .transport import Transport
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from .coordination import RedisLimit
 
 __all__ = ["APIResponse", "Client"]
 
@@ -54,10 +57,8 @@ class _Shared:
     """What a client and its ``with_options`` copies share: one of each, per client."""
 
     transport: Transport
-    gate: BackoffGate = attrs.field(factory=BackoffGate)
+    flow: Flow = attrs.field(factory=Flow)  # ramp, pacer, backoff gate, 429s
     budget: RetryBudget = attrs.field(factory=RetryBudget)
-    pacer: AdaptiveRateLimiter = attrs.field(factory=AdaptiveRateLimiter)
-    rate_limited: int = 0  # 429s received, all calls together
     listings: ScopeListings = attrs.field(factory=ScopeListings)  # shared by lookups, ensure
     claims: Claims = attrs.field(factory=Claims)  # credentials creates returned
     pending: Pending = attrs.field(factory=Pending)  # ensure work in flight, by name
@@ -91,8 +92,7 @@ class _Shared:
     def _moved(self, generation: int) -> None:
         """The client followed its user to another event loop (the old one has ended)."""
         if self.generation:  # the old loop's waits, locks and listings died with it
-            self.gate.reset()
-            self.pacer.reset()
+            self.flow.reset()
             self.inflight.clear()
             self.listings.reset()
             self.pending.reset()
@@ -118,6 +118,8 @@ class _Shared:
                 task.cancel(_CLOSING)
         self.inflight.clear()
         await self.transport.aclose()
+        if self.flow.shared is not None:  # after the calls that might still ask it
+            await self.flow.shared.aclose()
 
 
 class Client:
@@ -140,6 +142,9 @@ class Client:
     - ``session``: your own ``aiohttp.ClientSession``, used as is and not closed by us.
     - ``app_url`` / ``app_title``: sent as ``HTTP-Referer`` / ``X-OpenRouter-Title``.
     - ``on_retry``: called with a :class:`~asyncbyok.retry.RetryEvent` before each retry.
+    - ``shared_limit``: a :class:`~asyncbyok.coordination.RedisLimit`, to pace this
+      client and the other replicas on the same management key as one (for servers that
+      send no ``RateLimit`` headers; see the services guide).
 
     One client serves a whole process: it follows its user from one event loop to the
     next once the earlier loop has ended (consecutive ``asyncio.run`` calls), and raises
@@ -162,6 +167,7 @@ class Client:
         default_headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
         on_retry: Callable[[RetryEvent], Any] | None = None,
+        shared_limit: RedisLimit | None = None,
         _shared: _Shared | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -185,7 +191,11 @@ class Client:
         self._allow_insecure_http = allow_insecure_http
         # Only the client that made the shared state (and the session) closes it.
         self._owner = _shared is None
-        self._shared = _shared or _Shared(Transport(limits=limits, session=session))
+        if _shared is None:
+            if shared_limit is not None:
+                shared_limit.bind(self.base_url, api_key)
+            _shared = _Shared(Transport(limits=limits, session=session), Flow(shared=shared_limit))
+        self._shared = _shared
         self.byok = BYOKResource(self)
 
     def __repr__(self) -> str:
@@ -246,7 +256,7 @@ class Client:
     @property
     def gate(self) -> BackoffGate:
         """The client-wide backoff gate."""
-        return self._shared.gate
+        return self._shared.flow.gate
 
     @property
     def retry_budget(self) -> RetryBudget:
@@ -256,12 +266,12 @@ class Client:
     @property
     def rate_limiter(self) -> AdaptiveRateLimiter:
         """The client-wide adaptive rate limiter (off until the first 429)."""
-        return self._shared.pacer
+        return self._shared.flow.pacer
 
     @property
     def rate_limited(self) -> int:
         """How many 429 responses this client (and its copies) received."""
-        return self._shared.rate_limited
+        return self._shared.flow.rate_limited
 
     # -- the request pipeline ---------------------------------------------------------
 
@@ -297,7 +307,7 @@ class Client:
             return await run(
                 send,
                 policy=self.retry,
-                gate=shared.gate,
+                gate=shared.flow.gate,
                 budget=shared.budget,
                 method=method,
                 url=request.url,
@@ -325,45 +335,28 @@ class Client:
         started: float,
         deadline: float | None,
     ) -> APIResponse[T]:
-        """One attempt: wait for the gate and the pacer, send, decode (raises on errors)."""
-        shared = self._shared
-        probe = False
-        if shared.gate.remaining:  # checked first: most of the time there is nothing to await
-            probe = await shared.gate.wait()
-        if shared.pacer.enabled:
-            await shared.pacer.acquire()
-        timeout = self.timeout
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if probe:
-                    shared.gate.probe_done(accepted=False)
-                raise APITimeoutError(
-                    "The call's deadline passed before this attempt could start.",
-                    method=request.method,
-                    url=request.url,
-                    request_sent=False,
-                )
-            # Cut the attempt at the deadline. A second's slack (a tenth of a short
-            # timeout) keeps the common case, a deadline just under the timeout, from
-            # making a new Timeout (and aiohttp one) for every request.
-            total = timeout.total
-            if total is None or left < total - min(1.0, 0.1 * total):
-                timeout = attrs.evolve(timeout, total=left)
-        early = shared.gate.early() if shared.rate_limited else False
-        try:
-            raw = await shared.transport.send(request, timeout)
-        except BaseException:
-            if probe:
-                shared.gate.probe_done(accepted=False)
-            raise
-        if raw.status == 429:
-            shared.rate_limited += 1
-            shared.pacer.on_throttle()
-        else:
-            shared.pacer.on_success()
-        if probe:
-            shared.gate.probe_done(accepted=raw.status != 429)
+        """One attempt: wait its turn (:mod:`asyncbyok.flow`), send, decode (raises on
+        errors)."""
+        async with self._shared.flow.attempt(adaptive=self.retry.max_retries > 0) as turn:
+            timeout = self.timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise APITimeoutError(
+                        "The call's deadline passed before this attempt could start.",
+                        method=request.method,
+                        url=request.url,
+                        request_sent=False,
+                    )
+                # Cut the attempt at the deadline. A second's slack (a tenth of a short
+                # timeout) keeps the common case, a deadline just under the timeout, from
+                # making a new Timeout (and aiohttp one) for every request.
+                total = timeout.total
+                if total is None or left < total - min(1.0, 0.1 * total):
+                    timeout = attrs.evolve(timeout, total=left)
+            raw = await self._shared.transport.send(request, timeout)
+            turn.report(raw.status, raw.headers)
+        early = turn.early
         request_id = find_request_id(raw.headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

@@ -32,6 +32,8 @@ import math
 import time
 from collections.abc import Callable
 
+from ._headers import LimitState
+
 __all__ = ["PROBE_FIRST_INTERVAL", "PROBE_MAX_INTERVAL", "AdaptiveRateLimiter", "BackoffGate"]
 
 Clock = Callable[[], float]
@@ -40,6 +42,8 @@ Clock = Callable[[], float]
 PROBE_FIRST_INTERVAL = 0.02
 #: The longest interval between two probes of a shut gate (they double up to this).
 PROBE_MAX_INTERVAL = 0.1
+#: The longest a paced caller sleeps before it looks at the rate again.
+_LONGEST_SLEEP = 0.05
 
 
 class BackoffGate:
@@ -174,15 +178,43 @@ class _RateClock:
 
 
 class AdaptiveRateLimiter:
-    """A token bucket whose rate adapts to 429s (CUBIC, as in botocore's adaptive mode).
+    """A token bucket whose rate adapts to the server's limit.
 
-    ``acquire()`` is free until the first throttle; after that it paces requests at
-    :attr:`rate` per second. It switches itself off again (:attr:`enabled` false) once
-    ``relax_after`` seconds have passed with no 429 and no caller held back: a
-    long-lived client is never slower than a fresh one once the limit is gone.
+    ``acquire()`` is free until the first sign of a limit; after that it paces requests
+    at :attr:`rate` per second. Two signs, two ways of finding the pace:
+
+    - **429s** (a server that says nothing more): CUBIC, as in the AWS SDKs' adaptive
+      mode. On a 429 the rate is cut to ``beta`` of what the server was measured to
+      sustain, then grown back along a cubic curve while none come. A 429 to a probe of
+      the backoff gate says nothing about the pace and is not counted.
+    - **The server's own count** (``RateLimit``/``X-RateLimit-*`` headers on every
+      answer, :func:`~asyncbyok._headers.parse_rate_limit`): the server is then the
+      coordinator of every client that shares the limit. The limiter compares what is
+      left of the quota with how much of its period is left; while the quota drains
+      faster than the period (clients are ahead of the pace the limit allows) it cuts the
+      rate to ``HEADER_BETA`` of itself, at most once per ``HEADER_GAP``; otherwise it
+      grows by the same number of requests a second as every other client of the limit
+      (a share of the limit's own rate). Every client sees the same count at the same
+      time, so they cut together and grow alike: additive increase and multiplicative
+      decrease in step, which converges to equal shares (Chiu and Jain, 1989), mostly
+      before the server refuses anything.
+
+    It switches itself off again (:attr:`enabled` false) once ``relax_after`` seconds
+    have passed with no sign of the limit and no caller held back: a long-lived client
+    is never slower than a fresh one once the limit is gone.
     """
 
     MIN_RATE = 0.5
+    #: The cut while the server's count shows the quota draining too fast.
+    HEADER_BETA = 0.8
+    #: Growth each second, as a share of the limit's own rate (the same for every client).
+    HEADER_GROWTH = 0.1
+    #: At most one cut per this many seconds (time for the count to show the last one).
+    HEADER_GAP = 0.2
+    #: How far the quota left may trail the period left before the pace is too fast.
+    HEADER_MARGIN = 0.1
+    #: Seconds to double the first pace, until the quota first drains too fast.
+    HEADER_DOUBLING = 0.15
 
     def __init__(
         self,
@@ -208,10 +240,23 @@ class AdaptiveRateLimiter:
         self._tokens = 0.0
         self._last_refill = clock()
         self._lock: asyncio.Lock | None = None
+        # The server's count: the period in which its quota refills, and when it was seen.
+        self._period = 0.0
+        self._counted = -math.inf
+        self._grown = clock()
+        self._growth = 0.0  # requests a second added each second, while the count allows
+        self._doubling = False
+        self._limit = 0
         self.throttles = 0
         """How many 429s were fed back."""
         self.relaxed = 0
         """How many times the limiter switched itself off after 429s stopped."""
+
+    @property
+    def coordinated(self) -> bool:
+        """Whether the server's count of the limit drives the pace (recently seen)."""
+        recent = self._clock() - self._counted < self._relax_after
+        return recent and self._period > 0 and self._limit > 0
 
     async def acquire(self) -> None:
         """Wait for a token (no wait while the limiter is off)."""
@@ -221,12 +266,15 @@ class AdaptiveRateLimiter:
             self._lock = asyncio.Lock()
         async with self._lock:  # first come, first served
             while self.enabled:
+                if self._growth:
+                    self._grow()
                 self._refill()
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
                 self._last_held = self._clock()
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                # Briefly at most: a rate raised meanwhile must shorten the wait.
+                await asyncio.sleep(min((1 - self._tokens) / self.rate, _LONGEST_SLEEP))
 
     def _relax(self) -> bool:
         """Switch off when neither 429s nor held callers were seen for ``relax_after``."""
@@ -249,17 +297,29 @@ class AdaptiveRateLimiter:
     def on_success(self) -> None:
         """Feed back a response that was not throttled."""
         self._measured.record()
-        if not self.enabled:
+        if not self.enabled or self.coordinated:
             return
         elapsed = self._clock() - self._last_throttle
         self._set_rate(self._scale * (elapsed - self._k) ** 3 + self._w_max)
 
-    def on_throttle(self) -> None:
-        """Feed back a 429: cut the rate to ``beta`` times what the server sustained."""
+    def on_throttle(self, *, probe: bool = False) -> None:
+        """Feed back a 429: cut the rate to ``beta`` times what the server sustained.
+
+        *probe*: the request went early, as a probe of the backoff gate; its refusal
+        says the server's wait is not over, nothing about the pace.
+        """
         self.throttles += 1
         now = self._clock()
+        if probe and self.enabled:
+            return
         if self.enabled and now - self._last_throttle < 0.1:
             return  # one burst of 429s is one signal, not many
+        if self.coordinated:
+            if self.enabled:
+                self._slow_down(now)
+            else:
+                self._start_shared(now)
+            return
         measured = self._measured.rate()
         if measured <= 0:
             measured = self.rate if self.enabled else self.MIN_RATE
@@ -267,19 +327,78 @@ class AdaptiveRateLimiter:
         self._w_max = base
         self._k = (base * (1 - self._beta) / self._scale) ** (1 / 3)
         self._last_throttle = now
+        self._switch_on(now)
+        self._set_rate(base * self._beta)
+
+    def on_count(self, state: LimitState) -> None:
+        """Feed back the server's count of the limit (its ``RateLimit`` headers)."""
+        now = self._clock()
+        if state.reset == int(state.reset) and max(state.reset, state.window or 0) <= 2:
+            return  # whole seconds of a limit that refills in a second or two: too coarse
+        self._counted = now
+        self._limit = state.limit
+        self._period = max(self._period * 0.999, state.reset, state.window or 0.0)
+        if self._period <= 0 or state.limit <= 0:
+            return
+        share = self.HEADER_GROWTH * state.limit / self._period
+        ahead = state.remaining / state.limit < state.reset / self._period - self.HEADER_MARGIN
+        if ahead:
+            if not self.enabled:
+                self._start_shared(now)
+            elif now - self._last_throttle >= self.HEADER_GAP:
+                self._slow_down(now)
+            self._growth = 0.0  # no growth while the quota drains too fast
+        elif self.enabled:
+            self._grow()
+            self._growth = share
+        self._grown = now
+
+    def _slow_down(self, now: float) -> None:
+        """The count (or a 429) says the clients go too fast: cut by ``HEADER_BETA``."""
+        self._grow()
+        self._cut(now, self.HEADER_BETA)
+        self._doubling = False
+
+    def _start_shared(self, now: float) -> None:
+        """Switch on at the same share of the limit as every other client of it, and
+        double it alike until the quota drains too fast again: equal from the start."""
+        self._last_throttle = now
+        self._switch_on(now)
+        # The period seen so far may be short of the true one (a bucket not yet empty): a
+        # second at least, so that every client starts from the same low pace.
+        self._set_rate(self.HEADER_GROWTH * self._limit / max(self._period, 1.0))
+        self._doubling = True
+        self._grown = now
+
+    def _grow(self) -> None:
+        """Add the growth since it was last added (the server's count says there is room)."""
+        now = self._clock()
+        elapsed = max(0.0, now - self._grown)
+        if self._doubling:
+            self._set_rate(self.rate * 2 ** (elapsed / self.HEADER_DOUBLING))
+        else:
+            self._set_rate(self.rate + self._growth * elapsed)
+        self._grown = now
+
+    def _cut(self, now: float, beta: float) -> None:
+        self._last_throttle = now
+        self._set_rate(self.rate * beta)
+
+    def _switch_on(self, now: float) -> None:
         if not self.enabled:  # switch on with an empty bucket: an infinite rate is no rate
             self.enabled = True
             self._last_refill = now
             self._tokens = 0.0
             self.rate = math.inf
-        self._set_rate(base * self._beta)
 
     def reset(self) -> None:
         """Switch off and forget everything measured (the client moved to another loop)."""
         self.enabled = False
         self.rate = math.inf
         self._lock = None
-        self._last_throttle = self._last_held = -math.inf
+        self._last_throttle = self._last_held = self._counted = -math.inf
+        self._period = 0.0
+        self._growth = 0.0
         self._measured.reset()
 
     def _set_rate(self, rate: float) -> None:

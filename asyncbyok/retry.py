@@ -32,7 +32,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -50,7 +50,7 @@ from ._constants import (
     RETRY_TIMEOUT_COST,
     RETRYABLE_STATUSES,
 )
-from ._headers import parse_retry_after
+from ._headers import find_retry_after
 from .errors import (
     APIConnectionError,
     APIError,
@@ -136,23 +136,7 @@ def _server_wait(exc: BaseException) -> tuple[float | None, bool]:
     """(seconds, coarse): the server's wait, and whether it came as whole seconds."""
     if not isinstance(exc, APIStatusError):
         return None, False
-    headers: Mapping[str, str] = exc.headers
-    millis = parse_retry_after(_header(headers, "retry-after-ms"))
-    if millis is not None:
-        return millis / 1000, False
-    text = _header(headers, "retry-after")
-    seconds = parse_retry_after(text)
-    if seconds is None:
-        return None, False
-    return seconds, text is not None and text.strip().isdigit()
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        value = lowered.get(name)
-    return value
+    return find_retry_after(exc.headers)
 
 
 class RetryBudget:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from asyncbyok._headers import LimitState
 from asyncbyok.pacing import AdaptiveRateLimiter, BackoffGate
 
 
@@ -85,3 +86,76 @@ async def test_switching_on_starts_with_an_empty_bucket() -> None:
     for _ in range(3):
         await limiter.acquire()
     assert time.monotonic() - start >= 2 / limiter.rate * 0.9
+
+
+# -- the server's count (RateLimit headers) ------------------------------------------------
+
+
+def _count(remaining: int, reset: float, limit: int = 20) -> LimitState:
+    return LimitState(limit, remaining, reset)
+
+
+def test_the_servers_count_starts_every_client_at_the_same_share() -> None:
+    # Two clients of one limit, one lucky (many successes), one not: the same start.
+    paces = []
+    for successes in (0, 150):
+        clock = FakeClock()
+        limiter = AdaptiveRateLimiter(clock)
+        for _ in range(successes):
+            clock.now += 0.005
+            limiter.on_success()
+        limiter.on_count(_count(20, 0.1))  # a full quota that refills in 0.1 s: 200/s
+        assert not limiter.enabled  # nothing drains yet
+        clock.now += 0.01
+        limiter.on_count(_count(2, 0.09))  # 10% left, 90% of the period to go: too fast
+        assert limiter.enabled
+        assert limiter.coordinated
+        paces.append(limiter.rate)
+    assert paces[0] == paces[1] == pytest.approx(AdaptiveRateLimiter.HEADER_GROWTH * 20 / 1.0)
+
+
+def test_the_count_doubles_the_pace_then_cuts_and_grows_it_by_a_common_share() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    limiter.on_count(_count(20, 0.1))
+    limiter.on_count(_count(2, 0.09))
+    start = limiter.rate
+    clock.now += AdaptiveRateLimiter.HEADER_DOUBLING
+    limiter.on_count(_count(15, 0.025))  # room again: it keeps doubling
+    assert limiter.rate == pytest.approx(2 * start)
+    clock.now += 0.3  # two more doublings, then the quota drains too fast: one cut...
+    limiter.on_count(_count(1, 0.095))
+    cut = limiter.rate
+    assert cut == pytest.approx(8 * start * AdaptiveRateLimiter.HEADER_BETA, rel=0.02)
+    clock.now += 0.05
+    limiter.on_count(_count(0, 0.1))  # ...not two within HEADER_GAP
+    assert limiter.rate == cut
+    clock.now += 1.0
+    limiter.on_count(_count(18, 0.01))  # room: grown by a share of the limit's own rate
+    limiter.on_count(_count(18, 0.01))  # (the share is added from when room was seen)
+    clock.now += 1.0
+    limiter.on_count(_count(18, 0.01))
+    share = AdaptiveRateLimiter.HEADER_GROWTH * 20 / 0.1
+    assert limiter.rate == pytest.approx(cut + share, rel=0.02)
+
+
+def test_a_probes_429_does_not_cut_the_pace() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(100):
+        clock.now += 0.01
+        limiter.on_success()
+    limiter.on_throttle()
+    pace = limiter.rate
+    clock.now += 0.5
+    limiter.on_throttle(probe=True)
+    assert limiter.rate == pace
+    limiter.on_throttle()
+    assert limiter.rate < pace
+
+
+def test_whole_seconds_of_a_fast_limit_say_too_little_to_pace_by() -> None:
+    limiter = AdaptiveRateLimiter(FakeClock())
+    limiter.on_count(LimitState(20, 0, 1.0, 1.0))  # the IETF form of a 0.1 s bucket
+    assert not limiter.coordinated
+    assert not limiter.enabled
