@@ -16,7 +16,7 @@ request of the client shares:
 
 An attempt waits its turn (ramp, pacer, then gate: a request paced into the moment the
 gate shut still waits), is sent, and reports its status and headers with
-:meth:`Attempt.report`. Leaving the ``async with`` settles everything the attempt held
+``Attempt.report()``. Leaving the ``async with`` settles everything the attempt held
 (its ramp slot, a probe of the gate) on every exit, errors and cancellation included.
 """
 

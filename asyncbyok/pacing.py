@@ -188,7 +188,7 @@ class AdaptiveRateLimiter:
       sustain, then grown back along a cubic curve while none come. A 429 to a probe of
       the backoff gate says nothing about the pace and is not counted.
     - **The server's own count** (``RateLimit``/``X-RateLimit-*`` headers on every
-      answer, :func:`~asyncbyok._headers.parse_rate_limit`): the server is then the
+      answer, ``asyncbyok._headers.parse_rate_limit``): the server is then the
       coordinator of every client that shares the limit. The limiter compares what is
       left of the quota with how much of its period is left; while the quota drains
       faster than the period (clients are ahead of the pace the limit allows) it cuts the
