@@ -56,7 +56,7 @@ from .._sentinel import UNSET
 from ..errors import FieldError, ValidationError
 from ..models import CreateBYOKKeyRequest, ProviderSlug
 from ._keys import KeyRef, looks_like_key, resolve_key
-from ._source import LineMap, join_path, read_json, read_yaml
+from ._source import MAX_MANIFEST_BYTES, LineMap, join_path, read_json, read_yaml
 
 __all__ = ["DesiredKey", "Identity", "Manifest", "load_manifest", "parse_manifest"]
 
@@ -172,11 +172,7 @@ def load_manifest(
     """
     file = Path(path)
     source = str(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ValidationError([FieldError("$", f"cannot read: {reason}")], subject=source) from None
+    text = _read_text(file, source)
     return parse_manifest(
         text,
         source=source,
@@ -186,6 +182,27 @@ def load_manifest(
         fake_keys=fake_keys,
         env=env,
     )
+
+
+def _read_text(file: Path, source: str) -> str:
+    """The manifest's text, reading at most :data:`MAX_MANIFEST_BYTES` (``/dev/zero`` or a
+    runaway pipe is refused, not read to the end)."""
+
+    def refuse(problem: str) -> ValidationError:
+        return ValidationError([FieldError("$", problem)], subject=source)
+
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read the manifest: {exc.strerror or exc}") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+        raise refuse(f"the manifest is larger than {limit} MiB (the limit for a manifest)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"cannot read the manifest: not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_manifest(
@@ -205,6 +222,10 @@ def parse_manifest(
     >>> [k.describe() for k in m.keys]
     ['openai/a']
     """
+    if len(text) > MAX_MANIFEST_BYTES:  # characters: at least as many bytes
+        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+        problem = f"the manifest is larger than {limit} MiB (the limit for a manifest)"
+        raise ValidationError([FieldError("$", problem)], subject=source)
     data, lines = (read_json if json_format else read_yaml)(text, source=source)
     reader = _Reader(
         lines=lines,

@@ -25,6 +25,7 @@ import click
 from .session import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, Declined
 
 if TYPE_CHECKING:
+    from ..errors import FieldError
     from .redact import Redactor
     from .session import Settings
 
@@ -60,20 +61,14 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
         return Failure(EXIT_FAILURE, "declined", str(exc))
     if isinstance(exc, ValidationError):
         errors = [{"path": e.path, "message": e.message} for e in exc.errors]
+        details = {"subject": exc.subject, "errors": errors}
         if len(exc.errors) == 1:
-            return Failure(
-                EXIT_BAD_INPUT,
-                "validation",
-                f"{exc.subject}: {exc.errors[0]}",
-                {"subject": exc.subject, "errors": errors},
-            )
+            message = f"{exc.subject}: {_field_error(exc.errors[0])}"
+            return Failure(EXIT_BAD_INPUT, "validation", message, details)
         count = len(exc.errors)
+        lines = tuple(f"  {_field_error(e)}" for e in exc.errors)
         return Failure(
-            EXIT_BAD_INPUT,
-            "validation",
-            f"{exc.subject}: {count} errors",
-            {"subject": exc.subject, "errors": errors},
-            tuple(f"  {e}" for e in exc.errors),
+            EXIT_BAD_INPUT, "validation", f"{exc.subject}: {count} errors", details, lines
         )
     if isinstance(exc, APIStatusError):
         status = exc.status_code
@@ -103,6 +98,12 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
         f"unexpected {type(exc).__name__}: {exc}{hint}",
         {"class": type(exc).__name__},
     )
+
+
+def _field_error(error: FieldError) -> str:
+    """``keys[3].name: is required``; an error about the whole document (path ``$``, kept
+    in ``--json``) is its message alone."""
+    return error.message if error.path in ("$", "") else f"{error.path}: {error.message}"
 
 
 def error_document(failure: Failure, redactor: Redactor) -> dict[str, Any]:
