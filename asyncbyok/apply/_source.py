@@ -212,7 +212,7 @@ def _bounded_loader() -> type[Any]:
             self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth)
 
         def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             line = event.start_mark.line + 1 if event.start_mark else None
             self.composed += 1
             if self.composed > MAX_NODES:

@@ -24,6 +24,7 @@ import attrs
 
 from .._sentinel import UNSET
 from ..models import BYOKKey, CreateBYOKKeyRequest
+from ._text import visible_lines
 from .manifest import MANIFEST_VERSION
 from .plan import age
 
@@ -131,7 +132,14 @@ def manifest_yaml(data: dict[str, Any]) -> str:
         flat = all(not isinstance(v, (dict, list)) for v in value)
         return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
 
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        # Double quotes for a string with characters a terminal would act on: there the
+        # escapes visible() writes are YAML's own, so the file reads back the same name.
+        style = None if value.isprintable() else '"'
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
     Dumper.add_representer(list, represent_list)
+    Dumper.add_representer(str, represent_str)
     body = yaml.dump(
         data,
         Dumper=Dumper,
@@ -140,4 +148,4 @@ def manifest_yaml(data: dict[str, Any]) -> str:
         allow_unicode=True,
         width=100,
     )
-    return _HEADER + body
+    return _HEADER + visible_lines(body)

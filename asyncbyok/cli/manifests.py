@@ -93,14 +93,28 @@ async def _plan(settings: Settings, conn: Connection, manifest: Manifest, **opti
     return plan
 
 
-def _plan_text(plan: Plan, *, limit: int | None = None) -> str:
+def command_line(settings: Settings, *words: str) -> str:
+    """``asyncbyok WORDS`` as the user can run it next, against the same server: with
+    ``--emulator-state FILE`` (or ``--emulator``) when this run had it. Never a key."""
+    import shlex
+
+    where: list[str] = []
+    if settings.emulator_state:
+        where = ["--emulator-state", settings.emulator_state]
+    elif settings.emulator:
+        where = ["--emulator"]
+    return shlex.join(["asyncbyok", *words, *where])
+
+
+def _plan_text(plan: Plan, *, limit: int | None = None, see_all: str = "") -> str:
     import attrs
 
     from ..apply import render_plan
 
     quiet = attrs.evolve(plan, warnings=())  # warnings went to stderr already
     if limit is not None and len(plan) > limit:
-        return render_plan(quiet, limit=limit, details=False)
+        more = f"(`{see_all}` lists every one)" if see_all else ""
+        return render_plan(quiet, limit=limit, details=False, more=more)
     return render_plan(quiet)
 
 
@@ -182,7 +196,11 @@ def apply_command(
                     out.text(_plan_text(plan))
                 return EXIT_OK
             if not out.json_mode:
-                out.text(_plan_text(plan, limit=_PLAN_DETAIL_LIMIT))
+                options = {"--prune": prune, "--force-rotate": force_rotate}
+                options["--allow-inline-keys"] = allow_inline_keys
+                flags = [option for option, given in options.items() if given]
+                see_all = command_line(settings, "plan", str(manifest_path), *flags)
+                out.text(_plan_text(plan, limit=_PLAN_DETAIL_LIMIT, see_all=see_all))
             confirm(f"Apply these {len(plan)} changes?", yes=yes)
             with ApplyProgress(len(plan), out.stderr) as progress:
                 result = await apply_plan(
