@@ -181,6 +181,11 @@ def key_options(func: F) -> F:
 
 def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     """The request fields the options set: ``{field: value}``; ``None`` for ``--clear``."""
+    from ..apply._keys import KEY_SHAPED_NAME, KEY_TOKEN
+
+    name = params.get("name")
+    if isinstance(name, str) and KEY_TOKEN.search(name):
+        raise BadInput(f"--name: the value {KEY_SHAPED_NAME}")
     fields: dict[str, Any] = {}
     for option in FIELD_OPTIONS:
         value = params.get(option.field)
@@ -214,7 +219,7 @@ def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -
     The key is remembered by *redactor*, so no later message can show it.
     """
     from .._sentinel import UNSET
-    from ..apply._keys import key_text_problem, strip_one_newline
+    from ..apply._keys import KeyFileError, key_text_problem, read_key_file, read_key_text
 
     given = [o for o in ("key_env", "key_file", "key_stdin") if params.get(o)]
     if len(given) > 1:
@@ -234,15 +239,17 @@ def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -
     elif source == "key_file":
         _refuse_key_shaped("--key-file", params["key_file"], "a file path")
         path = Path(params["key_file"])
-        try:
-            value = strip_one_newline(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise BadInput(f"cannot read key file {path}: {reason}") from None
         where = f"key file {path}"
+        try:
+            value = read_key_file(path)
+        except KeyFileError as exc:
+            raise BadInput(f"{where} {exc.problem}") from None
     else:
-        value = strip_one_newline(sys.stdin.read())
         where = "standard input"
+        try:
+            value = read_key_text(sys.stdin)
+        except KeyFileError as exc:
+            raise BadInput(f"{where} {exc.problem}") from None
     redactor.add(value, always=True)
     problem = key_text_problem(value)
     if problem:
