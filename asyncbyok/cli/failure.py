@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import click
 
-from .session import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, Declined
+from .session import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, Declined, Interrupted
 
 if TYPE_CHECKING:
     from ..errors import FieldError
@@ -59,6 +59,8 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
         return Failure(EXIT_BAD_INPUT, "bad_input", str(exc))
     if isinstance(exc, Declined):
         return Failure(EXIT_FAILURE, "declined", str(exc))
+    if isinstance(exc, Interrupted):
+        return Failure(EXIT_INTERRUPTED, "interrupted", str(exc), exc.details)
     if isinstance(exc, ValidationError):
         errors = [{"path": e.path, "message": e.message} for e in exc.errors]
         details = {"subject": exc.subject, "errors": errors}
