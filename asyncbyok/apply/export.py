@@ -5,7 +5,8 @@ Every credential becomes an entry with its identity (``name``, ``provider``,
 ``workspace_id``) and every field a create can set, as the server has it, so planning the
 exported manifest against the same account finds nothing to change. The API never returns
 raw keys, so each entry names a ``key_env`` variable made from its provider and name
-(``openai`` / ``prod-eu`` -> ``OPENAI_PROD_EU_KEY``), and the manifest says
+(``openai`` / ``prod-eu`` -> ``BYOK_OPENAI_PROD_EU_KEY``; the prefix keeps clear of the
+variables SDKs read, such as ``OPENAI_API_KEY``), and the manifest says
 ``missing_keys: keep``: until those variables are set, existing credentials keep their
 keys and only their fields are managed (see :mod:`asyncbyok.apply.manifest`).
 
@@ -28,7 +29,7 @@ from ._text import visible_lines
 from .manifest import MANIFEST_VERSION
 from .plan import age
 
-__all__ = ["Exported", "env_name", "export_manifest", "manifest_yaml"]
+__all__ = ["ENV_PREFIX", "Exported", "env_name", "export_manifest", "manifest_yaml"]
 
 _IDENTITY = ("name", "provider", "workspace_id")
 # Every field a create can set, besides the identity and the key: what an entry manages.
@@ -55,16 +56,19 @@ class Exported:
     warnings: tuple[str, ...] = ()
 
 
+ENV_PREFIX = "BYOK_"
+"""Every ``key_env`` an export names starts with this: no variable an SDK or a tool reads
+(``OPENAI_API_KEY`` for ``openai``/``api``) is ever taken for a credential's key."""
+
+
 def env_name(provider: str, name: str) -> str:
     """The ``key_env`` placeholder of a credential.
 
-    >>> env_name("openai", "prod-eu.2")
-    'OPENAI_PROD_EU_2_KEY'
+    >>> env_name("openai", "prod-eu.2"), env_name("openai", "api")
+    ('BYOK_OPENAI_PROD_EU_2_KEY', 'BYOK_OPENAI_API_KEY')
     """
     words = re.sub(r"[^A-Za-z0-9]+", "_", f"{provider}_{name}").strip("_").upper()
-    if not words or words[0].isdigit():
-        words = f"K_{words}"
-    return f"{words}_KEY"
+    return f"{ENV_PREFIX}{words}_KEY" if words else f"{ENV_PREFIX}KEY"
 
 
 def _value(value: Any) -> Any:
