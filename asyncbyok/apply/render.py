@@ -95,7 +95,7 @@ def render_plan(
     *limit* shows at most that many items (the summary still counts them all), followed by
     ``... and N more`` and *more* (say, how to see them); ``details=False`` leaves out the
     field lines. Names, labels and every other value are shown as text: characters a
-    terminal would act on are escaped (:func:`~asyncbyok.apply._text.visible`), so a
+    terminal would act on are escaped (``\\x1b``, ``\\u202e``), so a
     name cannot rewrite or hide the lines around it.
     """
     if plan.is_empty:

@@ -174,15 +174,16 @@ class _Column:
 
 
 # In the order shown. ``drop`` says which go first when the terminal is narrow: the
-# creation time, then the workspace id, the model list, the status, the label. Ids are
-# never cut (they are for copying), and NAME wraps before anything essential goes.
+# creation time, then the workspace id, the model list, the label, the status. Ids are
+# never cut (they are for copying), and NAME wraps before anything essential goes; STATUS
+# outlasts LABEL, or a disabled credential would look like an enabled one.
 _COLUMNS = (
     _Column("ID", lambda k: k.id, 0),
     _Column("PROVIDER", lambda k: _text(k.provider), 0),
     _Column("NAME", lambda k: _text(k.name), 0),
-    _Column("LABEL", lambda k: k.label, 5),
+    _Column("STATUS", _flags, 5),
+    _Column("LABEL", lambda k: k.label, 4),
     _Column("WORKSPACE", lambda k: _text(k.workspace_id), 2),
-    _Column("STATUS", _flags, 4),
     _Column("MODELS", lambda k: _allowlist(k.allowed_models), 3),
     _Column("CREATED", lambda k: _text(k.created_at or k.created_at_raw or None), 1),
 )
@@ -190,12 +191,16 @@ _GAP = 2  # rich's padding between two columns
 _NAME_MIN = 12  # below this NAME would wrap too much: drop another column instead
 
 
-def table_columns(rows: Sequence[Sequence[str]], width: int) -> list[int]:
-    """Indexes of the :data:`_COLUMNS` that fit in *width* for these cell texts."""
+def table_columns(
+    rows: Sequence[Sequence[str]], width: int, *, keep: Sequence[str] = ()
+) -> list[int]:
+    """Indexes of the :data:`_COLUMNS` that fit in *width* for these cell texts; the
+    columns named in *keep* stay whatever the width."""
     natural = [max([len(c.header), *(len(row[i]) for row in rows)]) for i, c in enumerate(_COLUMNS)]
     name = 2
     shown = list(range(len(_COLUMNS)))
-    for column in sorted((c for c in _COLUMNS if c.drop), key=lambda c: c.drop):
+    droppable = (c for c in _COLUMNS if c.drop and c.header not in keep)
+    for column in sorted(droppable, key=lambda c: c.drop):
         others = sum(natural[i] for i in shown if i != name) + _GAP * (len(shown) - 1)
         if width - others >= min(natural[name], _NAME_MIN):
             break
@@ -203,10 +208,11 @@ def table_columns(rows: Sequence[Sequence[str]], width: int) -> list[int]:
     return shown
 
 
-def keys_table(keys: Iterable[BYOKKey], width: int) -> Table:
+def keys_table(keys: Iterable[BYOKKey], width: int, *, keep_workspace: bool = False) -> Table:
     """Credentials as a table for a terminal *width* columns wide, one row each.
 
-    ID, PROVIDER and NAME are always there; ids are whole; NAME wraps when it must.
+    ID, PROVIDER and NAME are always there (and WORKSPACE with *keep_workspace*: a listing
+    of several); ids are whole; NAME wraps when it must.
     Every cell is text: no markup is read in it, and control characters are escaped.
     """
     from rich.table import Table
@@ -216,7 +222,7 @@ def keys_table(keys: Iterable[BYOKKey], width: int) -> Table:
 
     rows = [[visible(c.cell(k)) for c in _COLUMNS] for k in keys]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    shown = table_columns(rows, width)
+    shown = table_columns(rows, width, keep=("WORKSPACE",) if keep_workspace else ())
     for i in shown:
         header = _COLUMNS[i].header
         if header == "NAME":
