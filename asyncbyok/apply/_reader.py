@@ -35,7 +35,14 @@ from .manifest import (
     Identity,
 )
 
-__all__ = ["Reader"]
+__all__ = ["PASTED_KEY", "Reader"]
+
+PASTED_KEY = (
+    "holds a raw key the manifest refers to (not shown): a key goes in key_env or key_file "
+    "only, never in another field, where it would be stored or shown in plain text"
+)
+# A key shorter than this is not looked for in other fields: too likely to occur there.
+_SHORTEST_KEY_FOUND = 8
 
 
 def _unknown(field: str, allowed: tuple[str, ...]) -> str:
@@ -56,6 +63,7 @@ class Reader:
     resolve_keys: bool
     env: Mapping[str, str]
     on_key: Callable[[str], None]
+    keys_read: set[str] = attrs.field(factory=set)
     errors: list[FieldError] = attrs.field(init=False)
     keep_missing: bool = False
     warnings: list[str] = attrs.field(factory=list)
@@ -90,7 +98,29 @@ class Reader:
             return []
         keys = [self._entry(i, entry, defaults) for i, entry in enumerate(entries)]
         self._check_duplicates(entries, defaults)
+        self._refuse_pasted_keys(data)
         return [k for k in keys if k is not None]
+
+    def secret(self, key: str) -> None:
+        """Note a raw key read (or written inline): the caller hears of it at once."""
+        self.keys_read.add(key)
+        self.on_key(key)
+
+    def _refuse_pasted_keys(self, data: Mapping[str, Any]) -> None:
+        """Refuse a raw key the manifest refers to, written into another field too (a name
+        or a workspace id would be stored or shown in plain text)."""
+        keys = [k for k in self.keys_read if len(k) >= _SHORTEST_KEY_FOUND]
+        if not keys:
+            return
+        pending: list[tuple[str, Any]] = [("", data)]
+        while pending:  # the document is bounded (MAX_NODES): a walk is cheap
+            path, value = pending.pop()
+            if isinstance(value, Mapping):
+                pending.extend((join_path(path, str(f)), v) for f, v in value.items() if f != "key")
+            elif isinstance(value, list):
+                pending.extend((join_path(path, i), v) for i, v in enumerate(value))
+            elif isinstance(value, str) and any(k in value for k in keys):
+                self.fail(path, PASTED_KEY)
 
     def _version(self, data: Mapping[str, Any]) -> None:
         supported = ", ".join(map(str, SUPPORTED_VERSIONS))
@@ -211,7 +241,7 @@ class Reader:
         kind = given[0]
         field_path = join_path(path, kind)
         if kind == "key" and isinstance(entry[kind], str):
-            self.on_key(entry[kind])  # a secret, allowed or not: never to be shown
+            self.secret(entry[kind])  # a secret, allowed or not: never to be shown
         if kind == "key" and not self.allow_inline_keys:
             self.fail(
                 field_path,
@@ -236,7 +266,7 @@ class Reader:
             allow_outside=self.allow_key_files_outside,
         )
         if result.key is not None:
-            self.on_key(result.key)
+            self.secret(result.key)
         if result.missing and self.keep_missing and result.error is not None:
             return _PLACEHOLDER_KEY, f"{result.source} (not set)", result.error
         if result.error is not None:

@@ -34,6 +34,7 @@ __all__ = [
     "field_options",
     "key_options",
     "read_key",
+    "refuse_key_in_fields",
     "request_fields",
 ]
 
@@ -200,6 +201,21 @@ def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
             raise BadInput(f"--clear {name} conflicts with a value given for the same field")
         fields[field] = None
     return fields
+
+
+def refuse_key_in_fields(fields: Mapping[str, Any], key: Any) -> None:
+    """Refuse a request whose other fields hold the raw key (a name, an allowlist entry):
+    the server would store it in plain text, and list and export would show it."""
+    if not isinstance(key, str) or len(key) < 8:
+        return
+    for field, value in fields.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if field != "key" and any(isinstance(v, str) and key in v for v in values):
+            option = next(o.decl.split("/")[0] for o in FIELD_OPTIONS if o.field == field)
+            raise BadInput(
+                f"{option}: the value holds the raw key (it is not shown): a key is given "
+                "only by --key-env, --key-file or --key-stdin"
+            )
 
 
 def _refuse_key_shaped(option: str, value: str, what: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .inputs import field_options, key_options, read_key, request_fields
+from .inputs import field_options, key_options, read_key, refuse_key_in_fields, request_fields
 from .session import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -193,6 +193,7 @@ def create_command(
         if workspace_id is not None:
             fields["workspace_id"] = workspace_id
         key = read_key(params, required=True, redactor=settings.redactor)
+        refuse_key_in_fields(fields, key)
         # Checked before connecting: bad input sends nothing.
         request = CreateBYOKKeyRequest(provider=provider, key=key, **fields)
         _warn_unknown_region(settings, request.declared_region)
@@ -221,6 +222,7 @@ def update_command(ctx: click.Context, /, key_id: str, **params: Any) -> None:
 
         fields = request_fields(params)
         key = read_key(params, required=False, redactor=settings.redactor)
+        refuse_key_in_fields(fields, key)
         if key is not UNSET:
             fields["key"] = key
         if not fields:

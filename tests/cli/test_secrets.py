@@ -139,6 +139,20 @@ def test_a_key_pasted_into_another_manifest_field_is_not_echoed(
         assert PLAIN not in result.stdout + result.stderr, extra
         assert "workspace_id: line 6: must be a UUID" in result.stderr
         assert "<redacted>" in result.stderr
+    # In a field nothing else checks, it would have been stored: refused, unseen.
+    manifest.write_text(f"version: 1\nkeys: [{{name: 'a {PLAIN}', provider: openai, key_env: K}}]")
+    result = asyncbyok("plan", str(manifest), *conn, env={"K": PLAIN})
+    assert result.code == 2
+    assert result.stderr == (
+        f"Error: {manifest}: keys[0].name: line 2: holds a raw key the manifest refers to (not "
+        "shown): a key goes in key_env or key_file only, never in another field, where it "
+        "would be stored or shown in plain text\n"
+    )
+    created = asyncbyok("create", "--provider", "openai", "--key-env", "K", "--name", PLAIN,
+                        *conn, env={"K": PLAIN})  # fmt: skip
+    assert created.code == 2
+    assert PLAIN not in created.stderr
+    assert created.stderr.startswith("Error: --name: the value holds the raw key")
 
 
 def test_a_key_shaped_name_is_refused_not_stored(
