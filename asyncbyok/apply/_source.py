@@ -85,8 +85,15 @@ def read_yaml(text: str, *, source: str) -> tuple[Any, LineMap]:
             subject=source,
         ) from exc
 
-    loader = _bounded_loader()(text)
     lines = LineMap()
+    try:
+        # The reader checks every character as the loader is made: inside the try.
+        loader = _bounded_loader()(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = f"line {line}: unacceptable character #x{char:04x} (not valid YAML)"
+        raise ValidationError([FieldError("$", problem)], subject=source) from None
     try:
         node = loader.get_single_node()
         if node is not None:

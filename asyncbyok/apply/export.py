@@ -11,7 +11,8 @@ variables SDKs read, such as ``OPENAI_API_KEY``), and the manifest says
 keys and only their fields are managed (see :mod:`asyncbyok.apply.manifest`).
 
 Credentials a manifest cannot name are left out, with a warning: those without a name,
-and all but the oldest of several sharing one identity.
+those whose name looks like a raw key (a manifest refuses such names), and all but the
+oldest of several sharing one identity.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import attrs
 
 from .._sentinel import UNSET
 from ..models import BYOKKey, CreateBYOKKeyRequest
+from ._keys import KEY_TOKEN
 from ._text import visible_lines
 from .manifest import MANIFEST_VERSION
 from .plan import age
@@ -88,6 +90,12 @@ def export_manifest(keys: Iterable[BYOKKey]) -> Exported:
             warnings.append(
                 f"{key.id} ({_value(key.provider)}) has no name: not exported "
                 "(a manifest identifies credentials by name)"
+            )
+            continue
+        if KEY_TOKEN.search(key.name):  # a manifest refuses it: rename it first
+            warnings.append(
+                f"{key.id} ({_value(key.provider)}) has a name that looks like a raw key (not "
+                "shown): not exported; give it another name"
             )
             continue
         workspace = key.workspace_id if isinstance(key.workspace_id, str) else ""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .inputs import PathType
 from .session import EXIT_OK, BadInput, Settings, common_options, run
 
 __all__ = ["export_command", "write_atomically"]
@@ -57,7 +58,7 @@ def write_atomically(path: Path, text: str) -> None:
     "--output",
     "output",
     metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathType(dir_okay=False),
     help="Write the manifest to FILE (atomically: all or nothing) instead of stdout.",
 )
 @common_options

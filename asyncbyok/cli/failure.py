@@ -129,7 +129,9 @@ def fail(settings: Settings, failure: Failure, *, exc: BaseException | None = No
     out = settings.output
     if exc is not None and settings.debug:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        sys.stderr.write(settings.redactor.scrub(text))
+        from ..apply._text import visible_lines
+
+        sys.stderr.write(visible_lines(settings.redactor.scrub(text)))
     out.error(failure.message)
     for line in failure.lines:
         out.diagnostic(line)

@@ -31,6 +31,7 @@ __all__ = [
     "CLEARABLE",
     "FIELD_OPTIONS",
     "FieldOption",
+    "PathType",
     "field_options",
     "key_options",
     "read_key",
@@ -39,6 +40,19 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PathType(click.Path):
+    """``click.Path`` giving a :class:`~pathlib.Path`, refusing a NUL character as bad
+    input (``os.stat`` raises ``ValueError`` for one, which click does not catch)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(path_type=Path, **options)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class FieldOption:

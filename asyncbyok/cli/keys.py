@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .inputs import field_options, key_options, read_key, refuse_key_in_fields, request_fields
+from .inputs import (
+    PathType,
+    field_options,
+    key_options,
+    read_key,
+    refuse_key_in_fields,
+    request_fields,
+)
 from .session import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -66,7 +73,7 @@ def _show_key(out: Output, key: BYOKKey, note: str | None = None) -> None:
     "--manifest",
     "manifest_path",
     metavar="FILE",
-    type=click.Path(path_type=Path),
+    type=PathType(),
     help="Every workspace and provider this manifest covers, in one table (no key is read).",
 )
 @click.option("--name", "name", help="Only credentials with exactly this name.")

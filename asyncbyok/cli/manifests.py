@@ -20,6 +20,7 @@ import click
 
 from .._constants import DEFAULT_BULK_CONCURRENCY
 from .exporting import export_command
+from .inputs import PathType
 from .keys import confirm
 from .scopes import command_line
 from .session import (
@@ -74,9 +75,7 @@ def _settings(ctx: click.Context) -> Settings:
 def _manifest_options(func: F) -> F:
     for flag, name, help_text in reversed(_MANIFEST_FLAGS):
         func = click.option(flag, name, is_flag=True, help=help_text)(func)
-    return click.argument("manifest_path", metavar="MANIFEST", type=click.Path(path_type=Path))(
-        func
-    )
+    return click.argument("manifest_path", metavar="MANIFEST", type=PathType())(func)
 
 
 def _given_flags(flags: dict[str, bool]) -> list[str]:

@@ -280,8 +280,8 @@ def _note_option_secrets(settings: Settings) -> None:
         for name, value in ctx.params.items():
             values = value if isinstance(value, (tuple, list)) else (value,)
             for item in values:
-                if isinstance(item, str):
-                    settings.redactor.add(item)
+                if isinstance(item, (str, os.PathLike)):  # a key given as a path, too
+                    settings.redactor.add(os.fspath(item))
             if name == "key_env" and isinstance(value, str):
                 settings.redactor.add(os.environ.get(value), always=True)
         ctx = ctx.parent

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 import asyncbyok
+from asyncbyok import CreateBYOKKeyRequest
 from asyncbyok.apply.export import env_name
 from asyncbyok.emulator import Emulator
 
@@ -198,3 +199,18 @@ def test_no_key_reaches_an_export(emu: Emulator, conn: list[str], tmp_path: Path
     shown += (tmp_path / "f").read_text()
     assert RAW not in shown
     assert RAW[-8:] not in shown  # not even more of it than the label's last four
+
+
+def test_a_key_shaped_name_is_left_out_of_an_export(
+    emu: Emulator, conn: list[str], tmp_path: Path
+) -> None:
+    # Stored before names were checked: a manifest refuses such a name, so plan of an
+    # export holding it would fail.
+    legacy = CreateBYOKKeyRequest(provider="openai", key=RAW, name="sk-prod-openai-2024-team")
+    record = emu.store.create(legacy)
+    path = export(conn, tmp_path)
+    result = run("plan", str(path), "--exit-code", *conn)
+    assert result.code == 0, result.stderr
+    warned = run("export", *conn).stderr
+    assert f"{record.id} (openai) has a name that looks like a raw key (not shown): not " \
+        "exported; give it another name" in warned  # fmt: skip
