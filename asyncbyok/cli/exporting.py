@@ -82,6 +82,11 @@ def export_command(
     async def main() -> int:
         import json
 
+        from ..apply._keys import looks_like_key
+
+        if output is not None and looks_like_key(output.name):  # a file named after a key
+            raise BadInput("-o: the value looks like a raw key, not a file path (not shown)")
+
         from .._sentinel import UNSET
         from ..apply.export import export_manifest, manifest_yaml
         from .session import connect

@@ -214,3 +214,11 @@ def test_a_key_shaped_name_is_left_out_of_an_export(
     warned = run("export", *conn).stderr
     assert f"{record.id} (openai) has a name that looks like a raw key (not shown): not " \
         "exported; give it another name" in warned  # fmt: skip
+
+
+def test_a_key_given_as_the_output_file_is_refused(conn: list[str], tmp_path: Path) -> None:
+    target = tmp_path / RAW
+    result = run("export", "-o", str(target), "--json", *conn)
+    assert result.code == 2
+    assert RAW not in result.stdout + result.stderr  # it was the name of the file written
+    assert not target.exists()
