@@ -5,6 +5,7 @@ was read, so a failure leaves an existing file as it was, and no partial one).""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import click
@@ -17,22 +18,45 @@ __all__ = ["export_command", "write_atomically"]
 
 def write_atomically(path: Path, text: str) -> None:
     """Write *text* to *path* all at once: into a temporary file beside it, then renamed
-    over it. An existing file keeps its permissions; a new one gets the usual ones."""
+    over it. An existing file keeps its permissions; a new one gets the usual ones.
+
+    Only a regular file (or a new one) is replaced: a symbolic link keeps pointing where it
+    did (the file it names is replaced), and a device or a pipe (``/dev/stdout``,
+    ``/dev/null``) is written to as it is, never renamed over.
+    """
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise BadInput(f"cannot write {path}: it is a directory")
+    if mode is not None and not stat.S_ISREG(mode):
+        _write_through(path, text)
+        return
+    _replace(path, target, text, None if mode is None else stat.S_IMODE(mode))
+
+
+def _write_through(path: Path, text: str) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _replace(path: Path, target: Path, text: str, mode: int | None) -> None:
     import tempfile
 
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
+    if mode is None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise BadInput(f"cannot write {path}: it is a directory")
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
         )
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -42,7 +66,7 @@ def write_atomically(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, mode)
-        os.replace(handle.name, path)
+        os.replace(handle.name, target)
     except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
         if isinstance(exc, OSError):

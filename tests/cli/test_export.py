@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -222,3 +224,29 @@ def test_a_key_given_as_the_output_file_is_refused(conn: list[str], tmp_path: Pa
     assert result.code == 2
     assert RAW not in result.stdout + result.stderr  # it was the name of the file written
     assert not target.exists()
+
+
+def test_output_to_a_pipe_or_through_a_link_is_written_not_replaced(
+    emu: Emulator, conn: list[str], tmp_path: Path
+) -> None:
+    # A device or a pipe (-o /dev/stdout) is written to: renamed over, /dev/null would have
+    # become a regular file. Tested on a FIFO of our own, never on a real device.
+    seed(emu)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer need not wait
+    try:
+        written = run("export", "-o", str(fifo), *conn)
+        received = os.read(reader, 1 << 20).decode()
+    finally:
+        os.close(reader)
+    assert written.code == 0, written.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a pipe
+    assert received == run("export", *conn).stdout
+    target = tmp_path / "real.yaml"
+    target.write_text("old\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    assert run("export", "-o", str(link), *conn).code == 0
+    assert link.is_symlink()  # the link still points where it did; its file was replaced
+    assert target.read_text() == received
