@@ -115,7 +115,9 @@ class Settings:
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, _: click.Parameter, value: Any) -> None:
         settings = ctx.ensure_object(Settings)
-        if value not in (None, False):  # an option not given never undoes the group's
+        # An option not given never undoes the group's; 0 is a value (--emulator-latency 0),
+        # though 0 == False.
+        if value is not None and value is not False:
             setattr(settings, name, value)
             if name.startswith("emulator_"):
                 settings.emulator = True

@@ -15,6 +15,7 @@ import pytest
 
 from ._run import asyncbyok, clean_env, command
 
+NO_WAIT = ["--emulator-latency", "0"]  # an in-process emulator that answers at once
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -55,6 +56,7 @@ def spread(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # 291 credentials at the emulator's usual pace, as the README runs them
 def test_the_readme_next_step_shows_all_291(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,7 +88,7 @@ def test_the_readme_next_step_shows_all_291(
 
 def test_apply_and_plan_name_the_workspaces_they_touch(tmp_path: Path) -> None:
     manifest = spread(tmp_path)
-    state = ["--emulator-state", str(tmp_path / "state.json")]
+    state = ["--emulator-state", str(tmp_path / "state.json"), *NO_WAIT]
     applied = asyncbyok("apply", str(manifest), "--yes", *state, env=K)
     assert applied.code == 0, applied.stderr
     lines = applied.stderr.splitlines()
@@ -112,7 +114,7 @@ def emulator_default(tmp_path: Path) -> str:
 
 def test_list_manifest_shows_every_scope_in_one_sorted_table(tmp_path: Path) -> None:
     manifest = spread(tmp_path)
-    state = ["--emulator-state", str(tmp_path / "state.json")]
+    state = ["--emulator-state", str(tmp_path / "state.json"), *NO_WAIT]
     assert asyncbyok("apply", str(manifest), "--yes", *state, env=K).code == 0
     default = emulator_default(tmp_path)
     listed = asyncbyok("list", "--manifest", str(manifest), *state)
@@ -147,12 +149,12 @@ def test_list_manifest_reads_no_key(tmp_path: Path) -> None:
 
 def test_every_emulator_command_that_changes_something_says_it_forgets(tmp_path: Path) -> None:
     gone = "The in-process emulator is gone, and what this command stored with it"
-    created = asyncbyok("create", "--provider", "openai", "--key-env", "K", "--emulator", env=K)
+    created = asyncbyok("create", "--provider", "openai", "--key-env", "K", *NO_WAIT, env=K)
     assert created.code == 0
     assert created.stderr.splitlines()[-1] == (
         f"{gone}: keep its state between commands with --emulator-state FILE."
     )
-    applied = asyncbyok("apply", str(fleet(tmp_path, 2)), "--emulator", "--yes")
+    applied = asyncbyok("apply", str(fleet(tmp_path, 2)), "--yes", *NO_WAIT)
     assert f"{gone}. To keep it, and then see it:" in applied.stderr
     kept = ["--emulator-state", str(tmp_path / "kept.json")]
     for quiet in (

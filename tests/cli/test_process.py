@@ -164,9 +164,8 @@ def test_after_ctrl_c_the_summary_shows_what_was_stored_and_running_again_is_saf
     said = SAFE.fullmatch(result.stderr.splitlines()[-1].removeprefix("Error: "))
     assert said is not None, result.stderr
     assert int(said.group(2)) == created
-    again = asyncbyok(
-        "apply", str(manifest), "--yes", "--json", *conn, env={"K": "sk-proj-interrupted-0000AbCd"}
-    )
+    again = asyncbyok("apply", str(manifest), "--yes", "--json", "--concurrency", "64", *conn,
+                      env={"K": "sk-proj-interrupted-0000AbCd"})  # fmt: skip
     assert again.code == 0, again.stderr
     counts = again.json()["result"]["counts"]
     assert counts["unchanged"] >= created  # what the first run said it stored, was

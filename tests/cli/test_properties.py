@@ -42,7 +42,7 @@ FRAGMENTS = tuple({f for s in SECRETS for f in (s, s[:12], s[-12:])} - {"sk-or-v
 ENV = {"K": CANARY, "K2": PLAIN}
 
 # Inputs per run: (plain pytest, pytest -m slow).
-EXAMPLES = {"manifests": (25, 300), "names": (8, 100), "arguments": (30, 400), "memory": (3, 30)}
+EXAMPLES = {"manifests": (25, 300), "names": (8, 100), "arguments": (30, 400), "memory": (2, 30)}
 
 
 def fast(kind: str) -> Any:
