@@ -180,6 +180,17 @@ class Checker:
             pattern_hint="64 lower-case hex characters (an OpenRouter API key hash)",
         )
 
+    def known_spelling(self, path: str, value: Any, known: tuple[str, ...]) -> None:
+        """Refuse a value of an open enum that is a known one in other case (``"Europe"``):
+        surely a typo, which the server would store as a region of its own. Other unknown
+        values pass (the enum is open)."""
+        if not isinstance(value, str) or value in known:
+            return
+        for spelling in known:
+            if value.casefold() == spelling.casefold():
+                self.fail(path, f"unknown value {value!r} (did you mean {spelling!r}?)")
+                return
+
     def fallback_exclusive(self, is_byok_only: Any, is_fallback: Any) -> None:
         if is_byok_only is True and is_fallback is True:
             self.fail("is_byok_only", "cannot be true together with is_fallback")

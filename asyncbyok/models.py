@@ -196,6 +196,9 @@ class DeclaredRegion(_OpenStrEnum):
     US = "us"
 
 
+_REGIONS = tuple(r.value for r in DeclaredRegion)
+
+
 def _provider(value: ProviderSlug | str) -> ProviderSlug | str:
     coerced: ProviderSlug | str = ProviderSlug.coerce(value)
     return coerced
@@ -300,6 +303,7 @@ def _check(request: Any) -> None:
         c.check(field.name, field, value)
     # The one rule across fields (the server checks the merged state on update too).
     c.fallback_exclusive(request.is_byok_only, request.is_fallback)
+    c.known_spelling("declared_region", request.declared_region, _REGIONS)
     c.raise_if_any()
 
 

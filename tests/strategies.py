@@ -17,7 +17,13 @@ uuids = st.uuids().map(str)
 known_providers = st.sampled_from(list(ProviderSlug))
 # Open enum: a provider newer than this release is kept as a plain string.
 providers = st.one_of(known_providers, st.just("new-provider"))
-regions = st.one_of(st.sampled_from(["global", "europe", "us"]), st.text(min_size=1, max_size=8))
+# A known region in other case ("Europe") is refused as a typo; any other string is sent.
+regions = st.one_of(
+    st.sampled_from(["global", "europe", "us"]),
+    st.text(min_size=1, max_size=8).filter(
+        lambda r: r.casefold() not in ("global", "europe", "us")
+    ),
+)
 
 NULLABLE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "name": st.text(max_size=255),

@@ -7,10 +7,17 @@ paths without lines, except for syntax errors.
 
 Both readers refuse a key given twice in one mapping, which YAML and JSON parsers would
 otherwise resolve silently by keeping the last one.
+
+Both are bounded, so a hostile or broken file costs little time and memory: at most
+:data:`MAX_MANIFEST_BYTES` of text, :data:`MAX_NODES` values (counted with every YAML alias
+expanded, so a "billion laughs" file of a few hundred bytes is refused while it is being
+read), nesting :data:`MAX_DEPTH` levels deep, and no alias inside the node it names
+(``keys: &k [*k]``). Each limit is a :class:`~asyncbyok.ValidationError` naming the line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -19,7 +26,16 @@ import attrs
 
 from ..errors import FieldError, ValidationError
 
-__all__ = ["LineMap", "read_json", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_MANIFEST_BYTES", "MAX_NODES", "LineMap", "read_json", "read_yaml"]
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+"""The largest manifest read: 4 MiB, some 20,000 entries."""
+MAX_NODES = 200_000
+"""The most values (mappings, lists, scalars; YAML aliases expanded) a manifest may hold:
+about 15,000 entries of a dozen fields."""
+MAX_DEPTH = 20
+"""The deepest nesting a manifest may have (a real one needs 4: document, ``keys``, an
+entry, an allowlist)."""
 
 _LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[\d+\])$")
 
@@ -69,10 +85,24 @@ def read_yaml(text: str, *, source: str) -> tuple[Any, LineMap]:
             subject=source,
         ) from exc
 
-    loader = yaml.SafeLoader(text)
+    lines = LineMap()
+    try:
+        # The reader checks every character as the loader is made: inside the try.
+        loader = _bounded_loader()(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = f"line {line}: unacceptable character #x{char:04x} (not valid YAML)"
+        raise ValidationError([FieldError("$", problem)], subject=source) from None
     try:
         node = loader.get_single_node()
+        if node is not None:
+            # Lines are read from the nodes as written: construction flattens merge keys
+            # (``<<: *base``) into each mapping, and their keys are not duplicates.
+            _map_lines(node, "", lines.lines, lines.duplicates)
         data = loader.construct_document(node) if node is not None else None
+    except _LimitError as exc:
+        raise ValidationError([FieldError("$", str(exc))], subject=source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -85,9 +115,6 @@ def read_yaml(text: str, *, source: str) -> tuple[Any, LineMap]:
     finally:
         loader.dispose()
 
-    lines = LineMap()
-    if node is not None:
-        _map_lines(node, "", lines.lines, lines.duplicates)
     return data, lines
 
 
@@ -127,9 +154,107 @@ def read_json(text: str, *, source: str) -> tuple[Any, LineMap]:
 
     try:
         data = json.loads(text, object_pairs_hook=no_duplicates)
+        _check_json_size(data)
     except json.JSONDecodeError as exc:
         message = f"line {exc.lineno}: {exc.msg} (not valid JSON)"
         raise ValidationError([FieldError("$", message)], subject=source) from None
-    except ValueError as exc:
+    except RecursionError:  # the decoder recurses once per level
+        raise ValidationError([FieldError("$", _too_deep())], subject=source) from None
+    except (ValueError, _LimitError) as exc:
         raise ValidationError([FieldError("$", str(exc))], subject=source) from None
     return data, LineMap()
+
+
+class _LimitError(ValueError):
+    """The manifest is over one of the limits (the message says which, and where)."""
+
+
+def _too_deep(line: int | None = None) -> str:
+    at = f"line {line}: " if line is not None else ""
+    return f"{at}nested more than {MAX_DEPTH} levels deep (the limit for a manifest)"
+
+
+def _too_many(line: int | None = None) -> str:
+    at = f"line {line}: " if line is not None else ""
+    return (
+        f"{at}more than {MAX_NODES:,} values, YAML aliases expanded (the limit for a "
+        "manifest): split it, or write it without aliases that repeat large parts"
+    )
+
+
+def _check_json_size(data: Any) -> None:
+    """Count the values of decoded JSON (no aliases there: the text bounds the count,
+    but not tightly enough: ``[0,0,...]`` is two bytes a value)."""
+    count = 0
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise _LimitError(_too_many())
+        if depth > MAX_DEPTH:
+            raise _LimitError(_too_deep())
+        if isinstance(value, dict):
+            pending.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            pending.extend((v, depth + 1) for v in value)
+
+
+@functools.cache
+def _bounded_loader() -> type[Any]:
+    """PyYAML's safe loader, counting as it composes (see the module's docstring).
+
+    The composer returns the very node an alias names, so a file of a few hundred bytes
+    can stand for a tree of billions of values. Each node's expanded size and depth are
+    worked out once, when it is complete; an alias adds its node's, so the check costs
+    one step per node written, however much the aliases would expand to.
+    """
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.nesting = 0
+            self.composed = 0
+            self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            line = event.start_mark.line + 1 if event.start_mark else None
+            self.composed += 1
+            if self.composed > MAX_NODES:
+                raise _LimitError(_too_many(line))
+            if isinstance(event, yaml.AliasEvent):
+                target = self.anchors.get(event.anchor)
+                if target is not None and id(target) not in self.sizes:
+                    raise _LimitError(
+                        f"line {line}: the alias *{event.anchor} is inside the node it "
+                        "names (a manifest cannot contain itself)"
+                    )
+                return super().compose_node(parent, index)
+            self.nesting += 1
+            if self.nesting > MAX_DEPTH:
+                raise _LimitError(_too_deep(line))
+            try:
+                node = super().compose_node(parent, index)
+            finally:
+                self.nesting -= 1
+            self.sizes[id(node)] = size = self._expanded(node)
+            if size[0] > MAX_NODES:
+                raise _LimitError(_too_many(line))
+            if size[1] > MAX_DEPTH:
+                raise _LimitError(_too_deep(line))
+            return node
+
+        def _expanded(self, node: Any) -> tuple[int, int]:
+            if isinstance(node, yaml.ScalarNode):
+                return 1, 1
+            children = (
+                [c for pair in node.value for c in pair]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            sizes = [self.sizes[id(c)] for c in children]
+            return 1 + sum(s for s, _ in sizes), 1 + max((d for _, d in sizes), default=0)
+
+    return BoundedLoader

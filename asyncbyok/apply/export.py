@@ -5,12 +5,14 @@ Every credential becomes an entry with its identity (``name``, ``provider``,
 ``workspace_id``) and every field a create can set, as the server has it, so planning the
 exported manifest against the same account finds nothing to change. The API never returns
 raw keys, so each entry names a ``key_env`` variable made from its provider and name
-(``openai`` / ``prod-eu`` -> ``OPENAI_PROD_EU_KEY``), and the manifest says
+(``openai`` / ``prod-eu`` -> ``BYOK_OPENAI_PROD_EU_KEY``; the prefix keeps clear of the
+variables SDKs read, such as ``OPENAI_API_KEY``), and the manifest says
 ``missing_keys: keep``: until those variables are set, existing credentials keep their
 keys and only their fields are managed (see :mod:`asyncbyok.apply.manifest`).
 
 Credentials a manifest cannot name are left out, with a warning: those without a name,
-and all but the oldest of several sharing one identity.
+those whose name looks like a raw key (a manifest refuses such names), and all but the
+oldest of several sharing one identity.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import attrs
 
 from .._sentinel import UNSET
 from ..models import BYOKKey, CreateBYOKKeyRequest
+from ._keys import KEY_TOKEN
+from ._text import visible_lines
 from .manifest import MANIFEST_VERSION
 from .plan import age
 
-__all__ = ["Exported", "env_name", "export_manifest", "manifest_yaml"]
+__all__ = ["ENV_PREFIX", "Exported", "env_name", "export_manifest", "manifest_yaml"]
 
 _IDENTITY = ("name", "provider", "workspace_id")
 # Every field a create can set, besides the identity and the key: what an entry manages.
@@ -54,16 +58,19 @@ class Exported:
     warnings: tuple[str, ...] = ()
 
 
+ENV_PREFIX = "BYOK_"
+"""Every ``key_env`` an export names starts with this: no variable an SDK or a tool reads
+(``OPENAI_API_KEY`` for ``openai``/``api``) is ever taken for a credential's key."""
+
+
 def env_name(provider: str, name: str) -> str:
     """The ``key_env`` placeholder of a credential.
 
-    >>> env_name("openai", "prod-eu.2")
-    'OPENAI_PROD_EU_2_KEY'
+    >>> env_name("openai", "prod-eu.2"), env_name("openai", "api")
+    ('BYOK_OPENAI_PROD_EU_2_KEY', 'BYOK_OPENAI_API_KEY')
     """
     words = re.sub(r"[^A-Za-z0-9]+", "_", f"{provider}_{name}").strip("_").upper()
-    if not words or words[0].isdigit():
-        words = f"K_{words}"
-    return f"{words}_KEY"
+    return f"{ENV_PREFIX}{words}_KEY" if words else f"{ENV_PREFIX}KEY"
 
 
 def _value(value: Any) -> Any:
@@ -83,6 +90,12 @@ def export_manifest(keys: Iterable[BYOKKey]) -> Exported:
             warnings.append(
                 f"{key.id} ({_value(key.provider)}) has no name: not exported "
                 "(a manifest identifies credentials by name)"
+            )
+            continue
+        if KEY_TOKEN.search(key.name):  # a manifest refuses it: rename it first
+            warnings.append(
+                f"{key.id} ({_value(key.provider)}) has a name that looks like a raw key (not "
+                "shown): not exported; give it another name"
             )
             continue
         workspace = key.workspace_id if isinstance(key.workspace_id, str) else ""
@@ -131,7 +144,14 @@ def manifest_yaml(data: dict[str, Any]) -> str:
         flat = all(not isinstance(v, (dict, list)) for v in value)
         return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
 
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        # Double quotes for a string with characters a terminal would act on: there the
+        # escapes visible() writes are YAML's own, so the file reads back the same name.
+        style = None if value.isprintable() else '"'
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
     Dumper.add_representer(list, represent_list)
+    Dumper.add_representer(str, represent_str)
     body = yaml.dump(
         data,
         Dumper=Dumper,
@@ -140,4 +160,4 @@ def manifest_yaml(data: dict[str, Any]) -> str:
         allow_unicode=True,
         width=100,
     )
-    return _HEADER + body
+    return _HEADER + visible_lines(body)

@@ -43,10 +43,9 @@ paths name the field (``keys[3].allowed_models``) and whose messages start with 
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +53,8 @@ import attrs
 
 from .._sentinel import UNSET
 from ..errors import FieldError, ValidationError
-from ..models import CreateBYOKKeyRequest, ProviderSlug
-from ._keys import KeyRef, looks_like_key, resolve_key
-from ._source import LineMap, join_path, read_json, read_yaml
+from ..models import CreateBYOKKeyRequest
+from ._source import MAX_MANIFEST_BYTES, read_json, read_yaml
 
 __all__ = ["DesiredKey", "Identity", "Manifest", "load_manifest", "parse_manifest"]
 
@@ -161,31 +159,61 @@ def load_manifest(
     path: str | os.PathLike[str],
     *,
     allow_inline_keys: bool = False,
+    allow_key_files_outside: bool = False,
     fake_keys: bool = False,
+    resolve_keys: bool = True,
     env: Mapping[str, str] | None = None,
+    on_key: Callable[[str], None] | None = None,
 ) -> Manifest:
     """Read and check the manifest at *path* (``.json`` is JSON, anything else YAML).
 
-    ``key_file`` paths are relative to the manifest's directory. With *fake_keys*, a key
-    reference that cannot be resolved (unset variable, missing file) gets a deterministic
-    fake key instead of an error: for emulators only, never for a real server.
+    ``key_file`` paths are relative to the manifest's directory, and may not leave it
+    unless *allow_key_files_outside*. With *fake_keys*, a key reference that cannot be
+    resolved (unset variable, missing file) gets a deterministic fake key instead of an
+    error: for emulators only, never for a real server; a manifest that says
+    ``missing_keys: keep`` keeps such references missing even then (its keys are left as
+    they are, as against a real server). With ``resolve_keys=False`` no key is read at all
+    (every entry's :attr:`~DesiredKey.key_missing` says so): enough to know the scopes.
+
+    *on_key* is called with every raw key read, before the manifest is checked further,
+    so a caller can keep them out of whatever it shows, errors included.
     """
     file = Path(path)
     source = str(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ValidationError([FieldError("$", f"cannot read: {reason}")], subject=source) from None
+    text = _read_text(file, source)
     return parse_manifest(
         text,
         source=source,
         json_format=file.suffix.lower() == ".json",
         base_dir=file.parent,
         allow_inline_keys=allow_inline_keys,
+        allow_key_files_outside=allow_key_files_outside,
         fake_keys=fake_keys,
+        resolve_keys=resolve_keys,
         env=env,
+        on_key=on_key,
     )
+
+
+def _read_text(file: Path, source: str) -> str:
+    """The manifest's text, reading at most :data:`MAX_MANIFEST_BYTES` (``/dev/zero`` or a
+    runaway pipe is refused, not read to the end)."""
+
+    def refuse(problem: str) -> ValidationError:
+        return ValidationError([FieldError("$", problem)], subject=source)
+
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read the manifest: {exc.strerror or exc}") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+        raise refuse(f"the manifest is larger than {limit} MiB (the limit for a manifest)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"cannot read the manifest: not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_manifest(
@@ -195,8 +223,11 @@ def parse_manifest(
     json_format: bool = False,
     base_dir: str | os.PathLike[str] = ".",
     allow_inline_keys: bool = False,
+    allow_key_files_outside: bool = False,
     fake_keys: bool = False,
+    resolve_keys: bool = True,
     env: Mapping[str, str] | None = None,
+    on_key: Callable[[str], None] | None = None,
 ) -> Manifest:
     r"""Check a manifest given as text; see :func:`load_manifest`.
 
@@ -205,13 +236,22 @@ def parse_manifest(
     >>> [k.describe() for k in m.keys]
     ['openai/a']
     """
+    if len(text) > MAX_MANIFEST_BYTES:  # characters: at least as many bytes
+        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+        problem = f"the manifest is larger than {limit} MiB (the limit for a manifest)"
+        raise ValidationError([FieldError("$", problem)], subject=source)
+    from ._reader import Reader
+
     data, lines = (read_json if json_format else read_yaml)(text, source=source)
-    reader = _Reader(
+    reader = Reader(
         lines=lines,
         base_dir=Path(base_dir),
         allow_inline_keys=allow_inline_keys,
+        allow_key_files_outside=allow_key_files_outside,
         fake_keys=fake_keys,
+        resolve_keys=resolve_keys,
         env=os.environ if env is None else env,
+        on_key=on_key or (lambda _: None),
     )
     keys = reader.read(data)
     if reader.errors:
@@ -224,206 +264,3 @@ def parse_manifest(
         warnings=tuple(reader.warnings),
         faked=tuple(reader.faked),
     )
-
-
-def _unknown(field: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(field, allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown field {field!r}{hint}"
-
-
-@attrs.define
-class _Reader:
-    """Walks the decoded manifest, collecting every error instead of stopping at the first."""
-
-    lines: LineMap
-    base_dir: Path
-    allow_inline_keys: bool
-    fake_keys: bool
-    env: Mapping[str, str]
-    errors: list[FieldError] = attrs.field(init=False)
-    keep_missing: bool = False
-    warnings: list[str] = attrs.field(factory=list)
-    faked: list[str] = attrs.field(factory=list)
-
-    def __attrs_post_init__(self) -> None:
-        self.errors = list(self.lines.duplicates)
-
-    def fail(self, path: str, message: str) -> None:
-        self.errors.append(self.lines.error(path, message))
-
-    def read(self, data: Any) -> list[DesiredKey]:
-        if not isinstance(data, Mapping):
-            got = "an empty document" if data is None else type(data).__name__
-            self.fail("$", f"must be a mapping with a 'keys' list, not {got}")
-            return []
-        for field in data:
-            if field not in _TOP_FIELDS:
-                self.fail(join_path("", str(field)), _unknown(str(field), _TOP_FIELDS))
-        self._version(data)
-        self._missing_keys(data.get("missing_keys", "error"))
-        defaults = self._defaults(data.get("defaults"))
-        entries = data.get("keys")
-        if not isinstance(entries, list):
-            got = "missing" if "keys" not in data else f"a {type(entries).__name__}"
-            self.fail("keys", f"must be a list of credentials ({got})")
-            return []
-        keys = [self._entry(i, entry, defaults) for i, entry in enumerate(entries)]
-        self._check_duplicates(entries, defaults)
-        return [k for k in keys if k is not None]
-
-    def _version(self, data: Mapping[str, Any]) -> None:
-        supported = ", ".join(map(str, SUPPORTED_VERSIONS))
-        if "version" not in data:
-            self.fail(
-                "version",
-                f"is required: start the manifest with `version: {MANIFEST_VERSION}`"
-                f" (supported versions: {supported})",
-            )
-            return
-        version = data["version"]
-        if version in SUPPORTED_VERSIONS and not isinstance(version, bool):
-            return
-        hidden = isinstance(version, str) and looks_like_key(version)
-        shown = "(not shown)" if hidden else repr(version)
-        self.fail(
-            "version", f"unsupported manifest version {shown} (supported versions: {supported})"
-        )
-
-    def _missing_keys(self, mode: Any) -> None:
-        if mode in MISSING_KEYS_MODES:
-            self.keep_missing = mode == "keep"
-            return
-        modes = " or ".join(MISSING_KEYS_MODES)
-        self.fail("missing_keys", f"must be {modes}")
-
-    def _defaults(self, defaults: Any) -> dict[str, Any]:
-        if defaults is None:
-            return {}
-        if not isinstance(defaults, Mapping):
-            self.fail("defaults", f"must be a mapping, not {type(defaults).__name__}")
-            return {}
-        good = {}
-        for field, value in defaults.items():
-            if field in _DEFAULT_FIELDS:
-                good[field] = value
-            elif field in _ENTRY_FIELDS:
-                self.fail(join_path("defaults", field), "cannot be a default (set it per key)")
-            else:
-                self.fail(join_path("defaults", str(field)), _unknown(str(field), _DEFAULT_FIELDS))
-        # Check the defaults once, on their own, so their errors are not repeated per entry.
-        probe = {"provider": "openai", **good, "key": _PLACEHOLDER_KEY}
-        bad = self._request_errors(probe, "defaults")
-        return {f: v for f, v in good.items() if f not in bad}
-
-    def _request_errors(self, fields: dict[str, Any], prefix: str) -> set[str]:
-        """Build a request from *fields* only to collect its errors; returns the bad fields."""
-        try:
-            CreateBYOKKeyRequest(**fields)
-        except ValidationError as exc:
-            for error in exc.errors:
-                self.fail(join_path(prefix, error.path), error.message)
-            return {e.path.split("[")[0].split(".")[0] for e in exc.errors}
-        return set()
-
-    def _entry(self, index: int, entry: Any, defaults: dict[str, Any]) -> DesiredKey | None:
-        path = join_path("keys", index)
-        if not isinstance(entry, Mapping):
-            self.fail(path, f"must be a mapping, not {type(entry).__name__}")
-            return None
-        errors_before = len(self.errors)
-        for field in entry:
-            if field not in _ENTRY_FIELDS:
-                self.fail(join_path(path, str(field)), _unknown(str(field), _ENTRY_FIELDS))
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            problem = "is required" if name is None else "must be a non-empty string"
-            self.fail(join_path(path, "name"), f"{problem} (it identifies the credential)")
-        if "provider" not in entry and "provider" not in defaults:
-            self.fail(join_path(path, "provider"), "is required (here or in defaults)")
-
-        raw_key, key_source, key_missing = self._key(path, entry)
-        fields = {f: entry[f] for f in _REQUEST_FIELDS if f in entry}
-        if not isinstance(name, str):
-            fields.pop("name", None)  # reported above; the request would report it again
-        # Defaults were checked on their own; entry errors point at the entry's own fields.
-        merged = {**defaults, **fields, "key": raw_key or _PLACEHOLDER_KEY}
-        merged.setdefault("provider", "openai")
-        try:
-            request = CreateBYOKKeyRequest(**merged)
-        except ValidationError as exc:
-            for error in exc.errors:
-                self.fail(join_path(path, error.path), error.message)
-            return None
-        if len(self.errors) > errors_before or raw_key is None:
-            return None
-        if not isinstance(request.provider, ProviderSlug):  # an open enum: kept as a string
-            field = join_path(path, "provider")
-            line = self.lines.line(field)
-            at = f"line {line}: " if line is not None else ""
-            self.warnings.append(
-                f"{field}: {at}unknown provider {request.provider!r} "
-                "(sent as is; the server may refuse it)"
-            )
-        return DesiredKey(
-            request=request,
-            key_source=key_source,
-            index=index,
-            line=self.lines.line(path),
-            key_missing=key_missing,
-        )
-
-    def _key(self, path: str, entry: Mapping[str, Any]) -> tuple[str | None, str, str | None]:
-        """The raw key of an entry, where it came from, and why it is missing (with
-        ``missing_keys: keep``); records errors on failure."""
-        given = [f for f in _KEY_FIELDS if f in entry]
-        if not given:
-            self.fail(join_path(path, "key_env"), "one of key_env, key_file or key is required")
-            return None, "", None
-        if len(given) > 1:
-            message = "only one of key_env, key_file or key may be given"
-            self.fail(join_path(path, given[1]), message)
-            return None, "", None
-        kind = given[0]
-        field_path = join_path(path, kind)
-        if kind == "key" and not self.allow_inline_keys:
-            self.fail(
-                field_path,
-                "an inline raw key is refused: use key_env or key_file "
-                "(or allow it with --allow-inline-keys)",
-            )
-            return None, "", None
-        ref = KeyRef(kind=kind, value=entry[kind])
-        result = resolve_key(ref, base_dir=self.base_dir, env=self.env, fake=self.fake_keys)
-        if result.missing and self.keep_missing and result.error is not None:
-            return _PLACEHOLDER_KEY, f"{result.source} (not set)", result.error
-        if result.error is not None:
-            self.fail(field_path, result.error)
-            return None, "", None
-        if result.faked:
-            self.faked.append(ref.describe())
-        return result.key, result.source, None
-
-    def _check_duplicates(self, entries: list[Any], defaults: Mapping[str, Any]) -> None:
-        """Refuse two entries with one identity, even when either has other errors."""
-        first: dict[Identity, int] = {}
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, Mapping):
-                continue
-            name = entry.get("name")
-            provider = entry.get("provider", defaults.get("provider"))
-            workspace = entry.get("workspace_id", defaults.get("workspace_id"))
-            if not (isinstance(name, str) and isinstance(provider, str)):
-                continue
-            ws = workspace.lower() if isinstance(workspace, str) else None
-            earlier = first.setdefault((ws, provider, name), index)
-            if earlier == index:
-                continue
-            where = f"workspace {ws}" if ws else "the default workspace"
-            line = self.lines.line(join_path("keys", earlier))
-            on = f", line {line}" if line is not None else ""
-            self.fail(
-                join_path(join_path("keys", index), "name"),
-                f"duplicate name {name!r} for provider {provider} in {where} "
-                f"(first at keys[{earlier}]{on})",
-            )

@@ -16,6 +16,7 @@ from typing import Any
 from .._sentinel import UNSET
 from ..errors import APIStatusError
 from ..models import BYOKKey
+from ._text import visible
 from .execute import ApplyResult, Outcome
 from .plan import Create, Delete, FieldChange, Plan, PlanItem, Rotate, Update
 
@@ -86,11 +87,16 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def render_plan(plan: Plan, *, limit: int | None = None, details: bool = True) -> str:
+def render_plan(
+    plan: Plan, *, limit: int | None = None, details: bool = True, more: str = ""
+) -> str:
     """The plan as text, one block per item, then warnings and the summary line.
 
-    *limit* shows at most that many items (the summary still counts them all);
-    ``details=False`` leaves out the field lines.
+    *limit* shows at most that many items (the summary still counts them all), followed by
+    ``... and N more`` and *more* (say, how to see them); ``details=False`` leaves out the
+    field lines. Names, labels and every other value are shown as text: characters a
+    terminal would act on are escaped (``\\x1b``, ``\\u202e``), so a
+    name cannot rewrite or hide the lines around it.
     """
     if plan.is_empty:
         lines = ["No changes: the server matches the manifest."]
@@ -102,10 +108,10 @@ def render_plan(plan: Plan, *, limit: int | None = None, details: bool = True) -
             lines.extend(block if details else block[:1])
         hidden = len(plan.items) - len(shown)
         if hidden:
-            lines.append(f"... and {hidden} more (see `asyncbyok plan`)")
+            lines.append(f"... and {hidden} more{f' {more}' if more else ''}")
     lines.extend(f"Warning: {w}" for w in plan.warnings)
     lines.append(summary_line(plan))
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)
 
 
 def _key_json(key: BYOKKey) -> dict[str, Any]:

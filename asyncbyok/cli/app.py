@@ -75,7 +75,10 @@ def _usage_failure(exc: click.ClickException, args: Sequence[str]) -> int:
             redactor.add(arg, always=True)
         elif arg.startswith("--api-key="):
             redactor.add(arg.partition("=")[2], always=True)
-    exc.message = redactor.scrub(exc.message)  # type: ignore[misc]  # shown redacted
+    from ..apply._text import visible
+
+    # Shown redacted, and as text: click repeats the argument it refused.
+    exc.message = visible(redactor.scrub(exc.message))  # type: ignore[misc]
     exc.show()
     if _wants_json(args):
         kind = "usage" if isinstance(exc, click.UsageError) else "bad_input"

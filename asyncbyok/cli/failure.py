@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import click
 
-from .session import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, Declined
+from .session import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, Declined, Interrupted
 
 if TYPE_CHECKING:
+    from ..errors import FieldError
     from .redact import Redactor
     from .session import Settings
 
@@ -58,22 +59,18 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
         return Failure(EXIT_BAD_INPUT, "bad_input", str(exc))
     if isinstance(exc, Declined):
         return Failure(EXIT_FAILURE, "declined", str(exc))
+    if isinstance(exc, Interrupted):
+        return Failure(EXIT_INTERRUPTED, "interrupted", str(exc), exc.details)
     if isinstance(exc, ValidationError):
         errors = [{"path": e.path, "message": e.message} for e in exc.errors]
+        details = {"subject": exc.subject, "errors": errors}
         if len(exc.errors) == 1:
-            return Failure(
-                EXIT_BAD_INPUT,
-                "validation",
-                f"{exc.subject}: {exc.errors[0]}",
-                {"subject": exc.subject, "errors": errors},
-            )
+            message = f"{exc.subject}: {_field_error(exc.errors[0])}"
+            return Failure(EXIT_BAD_INPUT, "validation", message, details)
         count = len(exc.errors)
+        lines = tuple(f"  {_field_error(e)}" for e in exc.errors)
         return Failure(
-            EXIT_BAD_INPUT,
-            "validation",
-            f"{exc.subject}: {count} errors",
-            {"subject": exc.subject, "errors": errors},
-            tuple(f"  {e}" for e in exc.errors),
+            EXIT_BAD_INPUT, "validation", f"{exc.subject}: {count} errors", details, lines
         )
     if isinstance(exc, APIStatusError):
         status = exc.status_code
@@ -105,6 +102,12 @@ def failure_of(exc: BaseException, *, debug: bool = False) -> Failure:
     )
 
 
+def _field_error(error: FieldError) -> str:
+    """``keys[3].name: is required``; an error about the whole document (path ``$``, kept
+    in ``--json``) is its message alone."""
+    return error.message if error.path in ("$", "") else f"{error.path}: {error.message}"
+
+
 def error_document(failure: Failure, redactor: Redactor) -> dict[str, Any]:
     """The ``--json`` document of a failure (redacted)."""
     body: dict[str, Any] = {
@@ -126,7 +129,9 @@ def fail(settings: Settings, failure: Failure, *, exc: BaseException | None = No
     out = settings.output
     if exc is not None and settings.debug:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        sys.stderr.write(settings.redactor.scrub(text))
+        from ..apply._text import visible_lines
+
+        sys.stderr.write(visible_lines(settings.redactor.scrub(text)))
     out.error(failure.message)
     for line in failure.lines:
         out.diagnostic(line)

@@ -31,13 +31,28 @@ __all__ = [
     "CLEARABLE",
     "FIELD_OPTIONS",
     "FieldOption",
+    "PathType",
     "field_options",
     "key_options",
     "read_key",
+    "refuse_key_in_fields",
     "request_fields",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PathType(click.Path):
+    """``click.Path`` giving a :class:`~pathlib.Path`, refusing a NUL character as bad
+    input (``os.stat`` raises ``ValueError`` for one, which click does not catch)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(path_type=Path, **options)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class FieldOption:
@@ -181,6 +196,11 @@ def key_options(func: F) -> F:
 
 def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     """The request fields the options set: ``{field: value}``; ``None`` for ``--clear``."""
+    from ..apply._keys import KEY_SHAPED_NAME, KEY_TOKEN
+
+    name = params.get("name")
+    if isinstance(name, str) and KEY_TOKEN.search(name):
+        raise BadInput(f"--name: the value {KEY_SHAPED_NAME}")
     fields: dict[str, Any] = {}
     for option in FIELD_OPTIONS:
         value = params.get(option.field)
@@ -195,6 +215,21 @@ def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
             raise BadInput(f"--clear {name} conflicts with a value given for the same field")
         fields[field] = None
     return fields
+
+
+def refuse_key_in_fields(fields: Mapping[str, Any], key: Any) -> None:
+    """Refuse a request whose other fields hold the raw key (a name, an allowlist entry):
+    the server would store it in plain text, and list and export would show it."""
+    if not isinstance(key, str) or len(key) < 8:
+        return
+    for field, value in fields.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if field != "key" and any(isinstance(v, str) and key in v for v in values):
+            option = next(o.decl.split("/")[0] for o in FIELD_OPTIONS if o.field == field)
+            raise BadInput(
+                f"{option}: the value holds the raw key (it is not shown): a key is given "
+                "only by --key-env, --key-file or --key-stdin"
+            )
 
 
 def _refuse_key_shaped(option: str, value: str, what: str) -> None:
@@ -214,7 +249,7 @@ def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -
     The key is remembered by *redactor*, so no later message can show it.
     """
     from .._sentinel import UNSET
-    from ..apply._keys import key_text_problem, strip_one_newline
+    from ..apply._keys import KeyFileError, key_text_problem, read_key_file, read_key_text
 
     given = [o for o in ("key_env", "key_file", "key_stdin") if params.get(o)]
     if len(given) > 1:
@@ -234,15 +269,17 @@ def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -
     elif source == "key_file":
         _refuse_key_shaped("--key-file", params["key_file"], "a file path")
         path = Path(params["key_file"])
-        try:
-            value = strip_one_newline(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise BadInput(f"cannot read key file {path}: {reason}") from None
         where = f"key file {path}"
+        try:
+            value = read_key_file(path)
+        except KeyFileError as exc:
+            raise BadInput(f"{where} {exc.problem}") from None
     else:
-        value = strip_one_newline(sys.stdin.read())
         where = "standard input"
+        try:
+            value = read_key_text(sys.stdin)
+        except KeyFileError as exc:
+            raise BadInput(f"{where} {exc.problem}") from None
     redactor.add(value, always=True)
     problem = key_text_problem(value)
     if problem:

@@ -8,11 +8,19 @@ Each command's body runs in :func:`~asyncbyok.cli.session.run`, which imports th
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .inputs import field_options, key_options, read_key, request_fields
+from .inputs import (
+    PathType,
+    field_options,
+    key_options,
+    read_key,
+    refuse_key_in_fields,
+    request_fields,
+)
 from .session import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -25,6 +33,8 @@ from .session import (
 )
 
 if TYPE_CHECKING:
+    from ..apply import Manifest
+    from ..client import Client
     from ..models import BYOKKey
     from .output import Output
 
@@ -59,41 +69,97 @@ def _show_key(out: Output, key: BYOKKey, note: str | None = None) -> None:
 @click.command("list")
 @click.option("--provider", help="Only this provider (e.g. openai).")
 @click.option("--workspace-id", metavar="UUID", help="This workspace (default: the default one).")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    metavar="FILE",
+    type=PathType(),
+    help="Every workspace and provider this manifest covers, in one table (no key is read).",
+)
 @click.option("--name", "name", help="Only credentials with exactly this name.")
 @common_options
 @click.pass_context
 def list_command(
-    ctx: click.Context, provider: str | None, workspace_id: str | None, name: str | None
+    ctx: click.Context,
+    provider: str | None,
+    workspace_id: str | None,
+    manifest_path: Path | None,
+    name: str | None,
 ) -> None:
-    """List credentials (all pages).
+    """List credentials (all pages), sorted by provider and name.
 
-    The table fits the terminal: ID, PROVIDER and NAME are always shown (ids whole);
-    CREATED, WORKSPACE, MODELS, STATUS and LABEL give way, in that order, on narrow
-    terminals. --json prints every field.
+    Without --workspace-id, the default workspace; with --manifest FILE, every workspace
+    (and provider) the manifest covers, with a WORKSPACE column. The table fits the
+    terminal: ID, PROVIDER and NAME are always shown (ids whole); CREATED, WORKSPACE,
+    MODELS, LABEL and STATUS give way, in that order, on narrow terminals. --json prints
+    every field.
     """
     settings = _settings(ctx)
+    if manifest_path is not None and workspace_id is not None:
+        raise click.UsageError("--manifest and --workspace-id exclude each other: choose one")
 
     async def main() -> int:
-        from .._sentinel import UNSET
         from .output import PIPE_WIDTH, key_json, keys_table
+        from .scopes import sort_keys
 
         out = settings.output
+        manifest = _scopes_of(manifest_path) if manifest_path is not None else None
         async with connect(settings) as conn:
-            pager = conn.client.byok.list(
-                provider=provider or UNSET, workspace_id=workspace_id or UNSET
-            )
-            keys = [k async for k in pager if name is None or k.name == name]
+            if manifest is not None:
+                keys = await _list_scopes(conn.client, manifest, provider)
+            else:
+                keys = await _list_workspace(conn.client, provider, workspace_id)
+        wanted = (k for k in keys if name is None or k.name == name)
+        keys = sort_keys(wanted, by_workspace=manifest is not None)
         if out.json_mode:
             out.json([key_json(k) for k in keys])
         elif keys:
             width = out.stdout.width if out.stdout.is_terminal else PIPE_WIDTH
-            out.show(keys_table(keys, width))
-            out.note(f"{len(keys)} credential{'s' if len(keys) != 1 else ''}")
-        else:
-            out.note("No credentials.")
+            out.show(keys_table(keys, width, keep_workspace=manifest is not None))
+        out.note(_listed(keys, manifest_path, workspace_id))
         return EXIT_OK
 
     run(settings, main)
+
+
+def _listed(keys: list[BYOKKey], manifest: Path | None, workspace_id: str | None) -> str:
+    """What a listing showed, and where: the note under the table."""
+    from .scopes import count, listed_workspace_note
+
+    if manifest is not None:
+        spaces = len({k.workspace_id for k in keys})
+        return f"{count(len(keys))} in {spaces} workspace(s) {manifest} covers"
+    if workspace_id is None:
+        return listed_workspace_note(keys)
+    return f"{count(len(keys))} in workspace {workspace_id}"
+
+
+def _scopes_of(path: Path) -> Manifest:
+    """The manifest at *path*, for its scopes only: no key is read, none is needed."""
+    from ..apply import load_manifest
+
+    return load_manifest(path, resolve_keys=False, allow_inline_keys=True)
+
+
+async def _list_workspace(
+    client: Client, provider: str | None, workspace_id: str | None
+) -> list[BYOKKey]:
+    from .._sentinel import UNSET
+
+    pager = client.byok.list(provider=provider or UNSET, workspace_id=workspace_id or UNSET)
+    return [k async for k in pager]
+
+
+async def _list_scopes(client: Client, manifest: Manifest, provider: str | None) -> list[BYOKKey]:
+    """Every credential in the ``(workspace, provider)`` pairs *manifest* covers."""
+    import attrs
+
+    from ..apply import fetch_state
+
+    if provider is not None:
+        kept = tuple(k for k in manifest.keys if k.provider == provider)
+        manifest = attrs.evolve(manifest, keys=kept)
+    return list((await fetch_state(client, manifest)).keys)
 
 
 @click.command("get")
@@ -105,6 +171,7 @@ def get_command(ctx: click.Context, key_id: str) -> None:
     settings = _settings(ctx)
 
     async def main() -> int:
+        _refuse_a_name_for_an_id(key_id)
         async with connect(settings) as conn:
             key = await conn.client.byok.get(key_id)
         _show_key(settings.output, key)
@@ -133,11 +200,14 @@ def create_command(
         if workspace_id is not None:
             fields["workspace_id"] = workspace_id
         key = read_key(params, required=True, redactor=settings.redactor)
+        refuse_key_in_fields(fields, key)
         # Checked before connecting: bad input sends nothing.
         request = CreateBYOKKeyRequest(provider=provider, key=key, **fields)
+        _warn_unknown_region(settings, request.declared_region)
         async with connect(settings) as conn:
             created = await conn.client.byok.create(request)
         _show_key(settings.output, created, f"Created {created.id}")
+        _emulator_gone(settings)
         return EXIT_OK
 
     run(settings, main)
@@ -159,14 +229,18 @@ def update_command(ctx: click.Context, /, key_id: str, **params: Any) -> None:
 
         fields = request_fields(params)
         key = read_key(params, required=False, redactor=settings.redactor)
+        refuse_key_in_fields(fields, key)
         if key is not UNSET:
             fields["key"] = key
         if not fields:
             raise BadInput("nothing to update: give a field option, --clear FIELD or a new key")
+        _refuse_a_name_for_an_id(key_id)
         request = UpdateBYOKKeyRequest(**fields)
+        _warn_unknown_region(settings, request.declared_region)
         async with connect(settings) as conn:
             updated = await conn.client.byok.update(key_id, request)
         _show_key(settings.output, updated, f"Updated {updated.id}")
+        _emulator_gone(settings)
         return EXIT_OK
 
     run(settings, main)
@@ -209,9 +283,48 @@ def delete_command(ctx: click.Context, key_ids: tuple[str, ...], yes: bool) -> N
                         out.text(f"Deleted {key_id}")
         if out.json_mode:
             out.json({"deleted": deleted, "failed": failed})
+        if deleted:
+            _emulator_gone(settings)
         return EXIT_FAILURE if failed else EXIT_OK
 
     run(settings, main)
+
+
+def _refuse_a_name_for_an_id(key_id: str) -> None:
+    """An id that is not a UUID is refused before anything is sent, as the SDK would; if
+    it reads like a name, the message says how to find a credential by name."""
+    import shlex
+
+    from .._validation import UUID_PATTERN, uuid_message
+    from ..apply._keys import looks_like_key
+    from ..errors import FieldError, ValidationError
+
+    if UUID_PATTERN.fullmatch(key_id):
+        return
+    hint = ""
+    if not looks_like_key(key_id):  # a key pasted here is neither shown nor suggested
+        hint = f"; to find a credential by name: asyncbyok list --name {shlex.quote(key_id)}"
+    error = FieldError("key_id", uuid_message(key_id) + hint)
+    raise ValidationError([error], subject="request")
+
+
+def _warn_unknown_region(settings: Settings, region: object) -> None:
+    """``declared_region`` is an open enum: an unknown region is sent, with a warning."""
+    from ..models import DeclaredRegion
+
+    if isinstance(region, str) and not isinstance(region, DeclaredRegion):
+        known = ", ".join(r.value for r in DeclaredRegion)
+        settings.output.warning(
+            f"--declared-region {region!r} is not one this release knows ({known}); "
+            "sent as is: the server may refuse it"
+        )
+
+
+def _emulator_gone(settings: Settings) -> None:
+    from .scopes import emulator_gone_lines
+
+    for line in emulator_gone_lines(settings):
+        settings.output.note(line)
 
 
 def register(group: click.Group) -> None:

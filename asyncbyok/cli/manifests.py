@@ -4,6 +4,10 @@
 detection in CI; failures keep 1 and bad input 2. ``export`` writes what an account holds
 as a manifest that ``plan`` finds nothing to change in. PyYAML, the planner and the client
 are imported when a command runs, not when ``--help`` is asked for.
+
+Both ``plan`` and ``apply`` end by naming the workspaces the manifest covers; ``apply``
+interrupted by Ctrl-C says what it had stored by then (running it again is safe: the
+next plan lists what exists and does only what is left).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .._constants import DEFAULT_BULK_CONCURRENCY
+from .exporting import export_command
+from .inputs import PathType
 from .keys import confirm
+from .scopes import command_line
 from .session import (
     EXIT_CHANGES,
     EXIT_FAILURE,
     EXIT_OK,
     Connection,
+    Interrupted,
     Settings,
     common_options,
     connect,
@@ -28,7 +36,7 @@ from .session import (
 )
 
 if TYPE_CHECKING:
-    from ..apply import Manifest, Plan
+    from ..apply import ApplyResult, Manifest, Outcome, Plan
 
 __all__ = ["register"]
 
@@ -37,39 +45,62 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Above this many changes, apply shows one line per change instead of every field.
 _PLAN_DETAIL_LIMIT = 20
 
+# The manifest options: (flag, parameter, help), in the order --help shows them.
+_MANIFEST_FLAGS = (
+    (
+        "--prune",
+        "prune",
+        "Delete credentials the manifest does not name, in the workspaces and "
+        "providers it manages.",
+    ),
+    ("--force-rotate", "force_rotate", "Send every managed credential's key again."),
+    (
+        "--allow-inline-keys",
+        "allow_inline_keys",
+        "Accept raw keys written in the manifest (key:). Off by default.",
+    ),
+    (
+        "--allow-key-files-outside",
+        "allow_key_files_outside",
+        "Accept key_file paths that leave the manifest's directory (absolute, ../, a "
+        "link out), e.g. /run/secrets/openai. Off by default.",
+    ),
+)
+
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.ensure_object(Settings)
 
 
 def _manifest_options(func: F) -> F:
-    func = click.option(
-        "--allow-inline-keys",
-        is_flag=True,
-        help="Accept raw keys written in the manifest (key:). Off by default.",
-    )(func)
-    func = click.option(
-        "--force-rotate", is_flag=True, help="Send every managed credential's key again."
-    )(func)
-    func = click.option(
-        "--prune",
-        is_flag=True,
-        help="Delete credentials the manifest does not name, in the workspaces and "
-        "providers it manages.",
-    )(func)
-    return click.argument("manifest_path", metavar="MANIFEST", type=click.Path(path_type=Path))(
-        func
-    )
+    for flag, name, help_text in reversed(_MANIFEST_FLAGS):
+        func = click.option(flag, name, is_flag=True, help=help_text)(func)
+    return click.argument("manifest_path", metavar="MANIFEST", type=PathType())(func)
 
 
-def _load(settings: Settings, path: Path, allow_inline_keys: bool) -> Manifest:
-    """The checked manifest; with --emulator, missing key references get fake keys."""
+def _given_flags(flags: dict[str, bool]) -> list[str]:
+    """The manifest flags given, as typed (``--prune``): for a command to run next."""
+    return [flag for flag, name, _ in _MANIFEST_FLAGS if flags.get(name)]
+
+
+def _load(settings: Settings, path: Path, flags: dict[str, bool]) -> Manifest:
+    """The checked manifest; with --emulator, missing key references get fake keys.
+
+    Every key it reads is a secret of the run from then on, even when the manifest turns
+    out bad: a key pasted into another field would otherwise be echoed by the error.
+    """
     from ..apply import load_manifest
 
-    manifest = load_manifest(path, allow_inline_keys=allow_inline_keys, fake_keys=settings.emulator)
-    for desired in manifest.keys:
-        if desired.key_missing is None:
-            settings.redactor.add(desired.raw_key, always=True)
+    def secret(key: str) -> None:
+        settings.redactor.add(key, always=True)
+
+    manifest = load_manifest(
+        path,
+        allow_inline_keys=flags["allow_inline_keys"],
+        allow_key_files_outside=flags["allow_key_files_outside"],
+        fake_keys=settings.emulator,
+        on_key=secret,
+    )
     out = settings.output
     for warning in manifest.warnings:
         out.warning(warning)
@@ -81,27 +112,49 @@ def _load(settings: Settings, path: Path, allow_inline_keys: bool) -> Manifest:
     return manifest
 
 
-async def _plan(settings: Settings, conn: Connection, manifest: Manifest, **options: bool) -> Plan:
+async def _plan(
+    settings: Settings, conn: Connection, manifest: Manifest, flags: dict[str, bool]
+) -> tuple[Plan, str | None]:
+    """The plan, and the account's default workspace if the listing showed it."""
     from ..apply import fetch_state, make_plan
 
     state = await fetch_state(conn.client, manifest)
     plan = make_plan(
-        manifest, state.keys, default_workspace_id=state.default_workspace_id, **options
+        manifest,
+        state.keys,
+        default_workspace_id=state.default_workspace_id,
+        prune=flags["prune"],
+        force_rotate=flags["force_rotate"],
     )
     for warning in plan.warnings:
         settings.output.warning(warning)
-    return plan
+    return plan, state.default_workspace_id
 
 
-def _plan_text(plan: Plan, *, limit: int | None = None) -> str:
+def _plan_text(plan: Plan, *, limit: int | None = None, see_all: str = "") -> str:
     import attrs
 
     from ..apply import render_plan
 
     quiet = attrs.evolve(plan, warnings=())  # warnings went to stderr already
     if limit is not None and len(plan) > limit:
-        return render_plan(quiet, limit=limit, details=False)
+        more = f"(`{see_all}` lists every one)" if see_all else ""
+        return render_plan(quiet, limit=limit, details=False, more=more)
     return render_plan(quiet)
+
+
+def _closing_notes(
+    settings: Settings, manifest: Manifest, path: Path, default_ws: str | None, *, changed: bool
+) -> None:
+    from .scopes import emulator_gone_lines, workspace_lines
+
+    out = settings.output
+    if not out.json_mode:  # hints for a reader: a script has the plan's workspace_id fields
+        for line in workspace_lines(settings, manifest, str(path), default_ws):
+            out.note(line)
+    if changed:
+        for line in emulator_gone_lines(settings, manifest=str(path)):
+            out.note(line)
 
 
 @click.command("plan")
@@ -115,12 +168,7 @@ def _plan_text(plan: Plan, *, limit: int | None = None) -> str:
 @common_options
 @click.pass_context
 def plan_command(
-    ctx: click.Context,
-    manifest_path: Path,
-    prune: bool,
-    force_rotate: bool,
-    allow_inline_keys: bool,
-    exit_code: bool,
+    ctx: click.Context, /, manifest_path: Path, exit_code: bool, **flags: bool
 ) -> None:
     """Show what `apply` would change to make the server match MANIFEST."""
     settings = _settings(ctx)
@@ -129,13 +177,14 @@ def plan_command(
         from ..apply import plan_to_json
 
         out = settings.output
-        manifest = _load(settings, manifest_path, allow_inline_keys)
+        manifest = _load(settings, manifest_path, flags)
         async with connect(settings) as conn:
-            plan = await _plan(settings, conn, manifest, prune=prune, force_rotate=force_rotate)
+            plan, default_ws = await _plan(settings, conn, manifest, flags)
         if out.json_mode:
             out.json(plan_to_json(plan))
         else:
             out.text(_plan_text(plan))
+        _closing_notes(settings, manifest, manifest_path, default_ws, changed=False)
         return EXIT_CHANGES if exit_code and not plan.is_empty else EXIT_OK
 
     run(settings, main)
@@ -154,90 +203,110 @@ def plan_command(
 @common_options
 @click.pass_context
 def apply_command(
-    ctx: click.Context,
-    manifest_path: Path,
-    prune: bool,
-    force_rotate: bool,
-    allow_inline_keys: bool,
-    yes: bool,
-    concurrency: int,
+    ctx: click.Context, /, manifest_path: Path, yes: bool, concurrency: int, **flags: bool
 ) -> None:
-    """Create, update, rotate (and with --prune delete) credentials to match MANIFEST."""
+    """Create, update, rotate (and with --prune delete) credentials to match MANIFEST.
+
+    Interrupted (Ctrl-C), it says what it had stored; running it again is safe.
+    """
     settings = _settings(ctx)
 
     async def main() -> int:
-        from ..apply import ApplyResult, apply_plan, plan_to_json, result_to_json
+        from ..apply import ApplyResult, plan_to_json, result_to_json
         from .output import summary_line, summary_tables
-        from .progress import ApplyProgress
 
         out = settings.output
-        manifest = _load(settings, manifest_path, allow_inline_keys)
+        manifest = _load(settings, manifest_path, flags)
         async with connect(settings) as conn:
-            plan = await _plan(settings, conn, manifest, prune=prune, force_rotate=force_rotate)
+            plan, default_ws = await _plan(settings, conn, manifest, flags)
             if plan.is_empty:
-                if out.json_mode:
-                    nothing = result_to_json(ApplyResult(unchanged=plan.unchanged))
-                    out.json({"plan": plan_to_json(plan), "result": nothing})
-                else:
-                    out.text(_plan_text(plan))
-                return EXIT_OK
-            if not out.json_mode:
-                out.text(_plan_text(plan, limit=_PLAN_DETAIL_LIMIT))
-            confirm(f"Apply these {len(plan)} changes?", yes=yes)
-            with ApplyProgress(len(plan), out.stderr) as progress:
-                result = await apply_plan(
-                    conn.client, plan, concurrency=concurrency, on_progress=progress.advance
-                )
+                result = ApplyResult(unchanged=plan.unchanged)
+            else:
+                if not out.json_mode:
+                    see_all = ["plan", str(manifest_path), *_given_flags(flags)]
+                    text = _plan_text(
+                        plan, limit=_PLAN_DETAIL_LIMIT, see_all=command_line(settings, *see_all)
+                    )
+                    out.text(text)
+                confirm(f"Apply these {len(plan)} changes?", yes=yes)
+                again = command_line(settings, "apply", str(manifest_path), *_given_flags(flags))
+                result = await _carry_out(settings, conn, plan, concurrency, again)
         if out.json_mode:
             out.json({"plan": plan_to_json(plan), "result": result_to_json(result)})
+        elif plan.is_empty:
+            out.text(_plan_text(plan))
         else:
             for table in summary_tables(result):
                 out.show(table)
             out.text(summary_line(result))
+        default_ws = default_ws or _default_workspace(result)
+        changed = bool(result.outcomes)
+        _closing_notes(settings, manifest, manifest_path, default_ws, changed=changed)
         return EXIT_OK if result.ok else EXIT_FAILURE
 
     run(settings, main)
 
 
-@click.command("export")
-@click.option("--workspace-id", metavar="UUID", help="This workspace (default: the default one).")
-@click.option("--provider", help="Only this provider (e.g. openai).")
-@common_options
-@click.pass_context
-def export_command(ctx: click.Context, workspace_id: str | None, provider: str | None) -> None:
-    """Write the account's credentials as a manifest (YAML; JSON with --json).
+def _default_workspace(result: ApplyResult) -> str | None:
+    """The default workspace, as the credentials created there say (when the listing
+    before had nothing there to show it)."""
+    from ..apply import Create
 
-    Every managed field is written as the server has it. Raw keys cannot be read back:
-    each entry gets a key_env placeholder named from its provider and name (e.g.
-    OPENAI_PROD_KEY), and the manifest says `missing_keys: keep`, so until you set those
-    variables plan and apply leave the existing keys alone (and refuse to create a
-    credential whose key is not set). `asyncbyok plan` of the export shows no change.
+    for outcome in result.outcomes:
+        item, key = outcome.item, outcome.key
+        in_default = isinstance(item, Create) and item.desired.workspace_id is None
+        if in_default and key is not None and isinstance(key.workspace_id, str):
+            return key.workspace_id
+    return None
 
-        asyncbyok export --provider openai > fleet.yaml
-    """
-    settings = _settings(ctx)
 
-    async def main() -> int:
-        from .._sentinel import UNSET
-        from ..apply.export import export_manifest, manifest_yaml
+async def _carry_out(
+    settings: Settings, conn: Connection, plan: Plan, concurrency: int, again: str
+) -> ApplyResult:
+    """Apply *plan* with a progress bar; on Ctrl-C, raise :class:`Interrupted` saying
+    what was done by then (and that *again*, the same apply, is safe to run)."""
+    import asyncio
+    import time
 
-        out = settings.output
-        async with connect(settings) as conn:
-            pager = conn.client.byok.list(
-                provider=provider or UNSET, workspace_id=workspace_id or UNSET
-            )
-            keys = [k async for k in pager]
-        exported = export_manifest(keys)
-        for warning in exported.warnings:
-            out.warning(warning)
-        if out.json_mode:
-            out.json(exported.data)
-        else:
-            out.text(manifest_yaml(exported.data).rstrip("\n"))
-        out.note(f"Exported {len(exported.data['keys'])} credential(s)")
-        return EXIT_OK
+    from ..apply import apply_plan
+    from .progress import ApplyProgress
 
-    run(settings, main)
+    done: list[Outcome] = []
+    started = time.monotonic()
+    with ApplyProgress(len(plan), settings.output.stderr) as progress:
+
+        def advance(outcome: Outcome) -> None:
+            done.append(outcome)
+            progress.advance(outcome)
+
+        try:
+            return await apply_plan(conn.client, plan, concurrency=concurrency, on_progress=advance)
+        except asyncio.CancelledError:
+            elapsed = time.monotonic() - started
+            raise _interrupted(settings, plan, done, elapsed, again) from None
+
+
+def _interrupted(
+    settings: Settings, plan: Plan, done: list[Outcome], elapsed: float, again: str
+) -> Interrupted:
+    """What an apply stopped by Ctrl-C had done, as the error the command ends with."""
+    from ..apply import ApplyResult, result_to_json
+    from .output import summary_tables
+
+    order = {id(item): index for index, item in enumerate(plan.items)}
+    outcomes = tuple(sorted(done, key=lambda o: order.get(id(o.item), 0)))
+    partial = ApplyResult(outcomes=outcomes, elapsed=elapsed, unchanged=plan.unchanged)
+    out = settings.output
+    if not out.json_mode:
+        for table in summary_tables(partial):
+            out.show(table)
+    counts = partial.counts()
+    made = ", ".join(f"{n} {what}" for what, n in counts.items() if n and what != "unchanged")
+    message = (
+        f"interrupted after {len(outcomes)} of {len(plan)} changes ({made or 'none made'}); "
+        f"running it again is safe: `{again}` plans only what is left"
+    )
+    return Interrupted(message, {"result": result_to_json(partial)})
 
 
 def register(group: click.Group) -> None:

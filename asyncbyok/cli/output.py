@@ -50,8 +50,13 @@ class Output:
         self._stderr: Console | None = None
 
     def redacted(self, message: str) -> str:
-        """*message* with every secret of this run replaced by ``<redacted>``."""
-        return self._redactor.scrub(message) if self._redactor is not None else message
+        """*message* with every secret of this run replaced by ``<redacted>``, and every
+        character a terminal would act on (escape sequences, a carriage return, a newline
+        from a server's message) made visible: a diagnostic is one line of text."""
+        from ..apply._text import visible
+
+        scrubbed = self._redactor.scrub(message) if self._redactor is not None else message
+        return visible(scrubbed)
 
     @property
     def stdout(self) -> Console:
@@ -89,12 +94,18 @@ class Output:
     # -- data: stdout ------------------------------------------------------------------
 
     def json(self, data: Any) -> None:
-        """*data* as one JSON document on stdout."""
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        """*data* as one JSON document on stdout (characters a terminal would act on are
+        written as JSON escapes: the same document)."""
+        from ..apply._text import visible_json
+
+        click.echo(visible_json(json.dumps(data, indent=2, ensure_ascii=False)))
 
     def text(self, text: str) -> None:
-        """Plain text on stdout."""
-        click.echo(text)
+        """Plain text on stdout, its lines kept and anything else a terminal would act on
+        made visible (values were escaped where they were written in; this is the net)."""
+        from ..apply._text import visible_lines
+
+        click.echo(visible_lines(text))
 
     def show(self, renderable: Any) -> None:
         """A rich table on stdout; piped, without the padding at line ends."""
@@ -163,15 +174,16 @@ class _Column:
 
 
 # In the order shown. ``drop`` says which go first when the terminal is narrow: the
-# creation time, then the workspace id, the model list, the status, the label. Ids are
-# never cut (they are for copying), and NAME wraps before anything essential goes.
+# creation time, then the workspace id, the model list, the label, the status. Ids are
+# never cut (they are for copying), and NAME wraps before anything essential goes; STATUS
+# outlasts LABEL, or a disabled credential would look like an enabled one.
 _COLUMNS = (
     _Column("ID", lambda k: k.id, 0),
     _Column("PROVIDER", lambda k: _text(k.provider), 0),
     _Column("NAME", lambda k: _text(k.name), 0),
-    _Column("LABEL", lambda k: k.label, 5),
+    _Column("STATUS", _flags, 5),
+    _Column("LABEL", lambda k: k.label, 4),
     _Column("WORKSPACE", lambda k: _text(k.workspace_id), 2),
-    _Column("STATUS", _flags, 4),
     _Column("MODELS", lambda k: _allowlist(k.allowed_models), 3),
     _Column("CREATED", lambda k: _text(k.created_at or k.created_at_raw or None), 1),
 )
@@ -179,12 +191,16 @@ _GAP = 2  # rich's padding between two columns
 _NAME_MIN = 12  # below this NAME would wrap too much: drop another column instead
 
 
-def table_columns(rows: Sequence[Sequence[str]], width: int) -> list[int]:
-    """Indexes of the :data:`_COLUMNS` that fit in *width* for these cell texts."""
+def table_columns(
+    rows: Sequence[Sequence[str]], width: int, *, keep: Sequence[str] = ()
+) -> list[int]:
+    """Indexes of the :data:`_COLUMNS` that fit in *width* for these cell texts; the
+    columns named in *keep* stay whatever the width."""
     natural = [max([len(c.header), *(len(row[i]) for row in rows)]) for i, c in enumerate(_COLUMNS)]
     name = 2
     shown = list(range(len(_COLUMNS)))
-    for column in sorted((c for c in _COLUMNS if c.drop), key=lambda c: c.drop):
+    droppable = (c for c in _COLUMNS if c.drop and c.header not in keep)
+    for column in sorted(droppable, key=lambda c: c.drop):
         others = sum(natural[i] for i in shown if i != name) + _GAP * (len(shown) - 1)
         if width - others >= min(natural[name], _NAME_MIN):
             break
@@ -192,37 +208,45 @@ def table_columns(rows: Sequence[Sequence[str]], width: int) -> list[int]:
     return shown
 
 
-def keys_table(keys: Iterable[BYOKKey], width: int) -> Table:
+def keys_table(keys: Iterable[BYOKKey], width: int, *, keep_workspace: bool = False) -> Table:
     """Credentials as a table for a terminal *width* columns wide, one row each.
 
-    ID, PROVIDER and NAME are always there; ids are whole; NAME wraps when it must.
+    ID, PROVIDER and NAME are always there (and WORKSPACE with *keep_workspace*: a listing
+    of several); ids are whole; NAME wraps when it must.
+    Every cell is text: no markup is read in it, and control characters are escaped.
     """
     from rich.table import Table
+    from rich.text import Text
 
-    rows = [[c.cell(k) for c in _COLUMNS] for k in keys]
+    from ..apply._text import visible
+
+    rows = [[visible(c.cell(k)) for c in _COLUMNS] for k in keys]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    shown = table_columns(rows, width)
+    shown = table_columns(rows, width, keep=("WORKSPACE",) if keep_workspace else ())
     for i in shown:
         header = _COLUMNS[i].header
         if header == "NAME":
             table.add_column(header, overflow="fold", min_width=min(_NAME_MIN, 4))
         else:
             table.add_column(header, no_wrap=True, overflow="fold")
-    for row in rows:
-        table.add_row(*(row[i] for i in shown))
+    for row in rows:  # Text, not str: rich would read "[/old]" in a name as markup
+        table.add_row(*(Text(row[i]) for i in shown))
     return table
 
 
 def key_detail(key: BYOKKey) -> Table:
     """One credential, field by field (``null`` fields shown as such)."""
     from rich.table import Table
+    from rich.text import Text
+
+    from ..apply._text import visible
 
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for field, value in key_json(key).items():
         shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-        table.add_row(field, shown)
+        table.add_row(Text(visible(field)), Text(visible(shown)))
     return table
 
 
@@ -236,7 +260,9 @@ def summary_line(result: ApplyResult) -> str:
 def summary_tables(result: ApplyResult, *, max_failures: int = 20) -> list[Table]:
     """The end-of-apply summary: counts, then the failures (at most *max_failures*)."""
     from rich.table import Table
+    from rich.text import Text
 
+    from ..apply._text import visible
     from ..apply.render import describe_item, error_text
 
     counts = Table(title="Apply summary", box=None, header_style="bold", pad_edge=False)
@@ -253,7 +279,11 @@ def summary_tables(result: ApplyResult, *, max_failures: int = 20) -> list[Table
         failed.add_column("CREDENTIAL", overflow="fold")
         failed.add_column("ERROR", overflow="fold")
         for outcome in failures[:max_failures]:
-            failed.add_row(outcome.action, describe_item(outcome.item), error_text(outcome.error))
+            failed.add_row(
+                outcome.action,
+                Text(visible(describe_item(outcome.item))),
+                Text(visible(error_text(outcome.error))),
+            )
         if len(failures) > max_failures:
             failed.caption = f"... and {len(failures) - max_failures} more (use --json for all)"
         tables.append(failed)

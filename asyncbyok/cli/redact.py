@@ -10,6 +10,7 @@ it; the data on stdout (tables, JSON) never holds a key in the first place.
 from __future__ import annotations
 
 import re
+import reprlib
 
 from ..apply._keys import KEY_TOKEN, looks_like_key
 
@@ -32,8 +33,13 @@ class Redactor:
         if not value or len(value) < _MIN_EXACT:
             return
         if always or looks_like_key(value):
-            self._secrets.add(value)
-            self._secrets.add(value.strip())
+            for form in (value, value.strip()):
+                self._secrets.add(form)
+                # How reprlib (asyncio's reprs of callback arguments) cuts a long string:
+                # 'sk-proj-0123...89abcdAbCd' keeps more of the key than its label does.
+                shortened = reprlib.repr(form)
+                if "..." in shortened:
+                    self._secrets.add(shortened)
 
     def scrub(self, text: str) -> str:
         """*text* with every known secret and every key-shaped token redacted."""

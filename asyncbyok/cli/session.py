@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -37,6 +37,7 @@ __all__ = [
     "BadInput",
     "Connection",
     "Declined",
+    "Interrupted",
     "Settings",
     "common_options",
     "connect",
@@ -63,6 +64,15 @@ class BadInput(Exception):
 
 class Declined(Exception):
     """The user answered no to a confirmation (exit status 1)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped the command (exit status 130); the message says what it had done,
+    ``details`` go into the ``--json`` error document."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
 
 
 class Settings:
@@ -105,7 +115,9 @@ class Settings:
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, _: click.Parameter, value: Any) -> None:
         settings = ctx.ensure_object(Settings)
-        if value not in (None, False):  # an option not given never undoes the group's
+        # An option not given never undoes the group's; 0 is a value (--emulator-latency 0),
+        # though 0 == False.
+        if value is not None and value is not False:
             setattr(settings, name, value)
             if name.startswith("emulator_"):
                 settings.emulator = True
@@ -262,14 +274,41 @@ async def connect(settings: Settings, *, quiet: bool = False) -> AsyncIterator[C
 
 
 def _note_option_secrets(settings: Settings) -> None:
-    """Option values that look like keys are secrets too: no message may echo them."""
+    """Option values that look like keys are secrets too: no message may echo them. So is
+    the key in ``--key-env``'s variable, known before anything runs (a log line written
+    before the command reads it must not show it either)."""
     ctx: click.Context | None = click.get_current_context(silent=True)
     while ctx is not None:
-        for value in ctx.params.values():
+        for name, value in ctx.params.items():
             values = value if isinstance(value, (tuple, list)) else (value,)
             for item in values:
-                if isinstance(item, str):
-                    settings.redactor.add(item)
+                if isinstance(item, (str, os.PathLike)):  # a key given as a path, too
+                    settings.redactor.add(os.fspath(item))
+            if name == "key_env" and isinstance(value, str):
+                settings.redactor.add(os.environ.get(value), always=True)
+        ctx = ctx.parent
+
+
+# Options whose value is a path: bytes that are not UTF-8 are fine there (the file system
+# takes them back as they came), and nowhere else (they cannot be sent as JSON).
+_PATH_OPTIONS = frozenset({"manifest_path", "key_file", "output"})
+
+
+def _refuse_undecodable_options() -> None:
+    """Refuse an option given bytes that are not UTF-8 (Python keeps them as lone
+    surrogates, which no request body can carry), naming it but not the value."""
+    ctx: click.Context | None = click.get_current_context(silent=True)
+    while ctx is not None:
+        for name, value in ctx.params.items():
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            for item in values:
+                if name in _PATH_OPTIONS or not isinstance(item, str):
+                    continue
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    option = "--" + name.replace("_", "-")
+                    raise BadInput(f"{option}: the value is not UTF-8 text") from None
         ctx = ctx.parent
 
 
@@ -279,11 +318,13 @@ def run(settings: Settings, main: Callable[[], Coroutine[Any, Any, int]]) -> NoR
     import asyncio
 
     from .failure import fail, failure_of
+    from .logs import debug_logging, redacted_logging
 
     _note_option_secrets(settings)
     ctrl_c = _CtrlC()
     try:
-        with _debug_logging(settings):
+        _refuse_undecodable_options()
+        with redacted_logging(settings.redactor), debug_logging(settings):
             code = asyncio.run(ctrl_c.guard(main))
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
@@ -353,43 +394,3 @@ class _CtrlC:
 
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
-
-
-@contextlib.contextmanager
-def _debug_logging(settings: Settings) -> Iterator[None]:
-    """With ``--debug``, the client's log (method, URL, status; never a key) on stderr,
-    redacted, for this run only: a command run in-process leaves logging as it was."""
-    if not settings.debug:
-        yield
-        return
-    import logging
-    import sys
-
-    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-        """Whatever ``sys.stderr`` is now (tests and embedders swap it)."""
-
-        @property
-        def stream(self) -> Any:
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, _: Any) -> None:
-            pass
-
-    logger = logging.getLogger("asyncbyok")
-    handler = CurrentStderr()
-    redactor = settings.redactor
-
-    class Redacting(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return redactor.scrub(super().format(record))
-
-    handler.setFormatter(Redacting("%(name)s: %(message)s"))
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)

@@ -316,7 +316,9 @@ def test_json_manifests(tmp_path: Path) -> None:
 
 
 def test_unreadable_manifest(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="cannot read: No such file or directory"):
+    with pytest.raises(
+        ValidationError, match="cannot read the manifest: No such file or directory"
+    ):
         load_manifest(tmp_path / "missing.yaml")
 
 

@@ -33,10 +33,10 @@ def test_create_list_get_update_delete(emu: Emulator, conn: list[str]) -> None:
     assert table.code == 0
     header, row = table.stdout.splitlines()
     assert header.split() == [
-        "ID", "PROVIDER", "NAME", "LABEL", "WORKSPACE", "STATUS", "MODELS", "CREATED"
+        "ID", "PROVIDER", "NAME", "STATUS", "LABEL", "WORKSPACE", "MODELS", "CREATED"
     ]  # fmt: skip
-    assert row.split()[:4] == [key_id, "openai", "prod", "sk-...AbCd"]
-    assert "1 credential" in table.stderr
+    assert row.split()[:5] == [key_id, "openai", "prod", "enabled", "sk-...AbCd"]
+    assert "1 credential in the default workspace" in table.stderr
     assert [k["id"] for k in asyncbyok("list", "--json", *conn).json()] == [key_id]
     assert asyncbyok("list", "--provider", "anthropic", "--json", *conn).json() == []
 

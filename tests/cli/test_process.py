@@ -4,6 +4,7 @@ installed script, --allow-insecure-http against a non-loopback address, and Ctrl
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from asyncbyok.emulator import Emulator, FaultConfig
 
-from ._run import asyncbyok, asyncbyok_process, clean_env, command
+from ._run import Result, asyncbyok, asyncbyok_process, clean_env, command
 
 HEAVY = ("rich", "yaml", "aiohttp", "asyncbyok.emulator", "asyncbyok.cli.output")
 
@@ -96,15 +97,10 @@ def test_ctrl_c_stops_the_emulator_command_cleanly() -> None:
                 stream.close()
 
 
-@pytest.mark.parametrize("emulator_options", [{"faults": FaultConfig(latency=0.05)}])
-def test_ctrl_c_mid_apply_exits_130_with_one_json_document(
-    emu: Emulator, conn: list[str], tmp_path: Path, emulator_options: dict[str, object]
-) -> None:
-    manifest = tmp_path / "fleet.yaml"
-    entries = "\n".join(f"  - {{name: k{i:03d}, key_env: K}}" for i in range(200))
-    manifest.write_text(f"version: 1\ndefaults: {{provider: openai}}\nkeys:\n{entries}\n")
+def interrupt_apply(manifest: Path, conn: list[str], emu: Emulator, *options: str) -> Result:
+    """Start ``apply MANIFEST`` as a process, press Ctrl-C once five credentials exist."""
     process = subprocess.Popen(
-        [*command(), "apply", str(manifest), "--yes", "--json", "--concurrency", "2", *conn],
+        [*command(), "apply", str(manifest), "--yes", "--concurrency", "2", *options, *conn],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -116,10 +112,62 @@ def test_ctrl_c_mid_apply_exits_130_with_one_json_document(
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
-    assert 5 <= len(emu.store.live()) < 200  # stopped half-way
-    assert json.loads(stdout) == {
-        "error": {"exit_code": 130, "kind": "interrupted", "message": "interrupted"}
-    }
-    assert stderr.splitlines()[-1] == "Error: interrupted"
-    assert "Traceback" not in stderr
+    return Result(process.returncode, stdout, stderr)
+
+
+def two_hundred(tmp_path: Path) -> Path:
+    manifest = tmp_path / "fleet.yaml"
+    entries = "\n".join(f"  - {{name: k{i:03d}, key_env: K}}" for i in range(200))
+    manifest.write_text(f"version: 1\ndefaults: {{provider: openai}}\nkeys:\n{entries}\n")
+    return manifest
+
+
+SAFE = re.compile(
+    r"interrupted after (\d+) of 200 changes \((\d+) created\); running it again is safe: "
+    r"`asyncbyok apply (\S+)` plans only what is left"
+)
+
+
+@pytest.mark.parametrize("emulator_options", [{"faults": FaultConfig(latency=0.05)}])
+def test_ctrl_c_mid_apply_exits_130_with_one_json_document(
+    emu: Emulator, conn: list[str], tmp_path: Path, emulator_options: dict[str, object]
+) -> None:
+    manifest = two_hundred(tmp_path)
+    result = interrupt_apply(manifest, conn, emu, "--json")
+    assert result.code == 130
+    stored = len(emu.store.live())
+    assert 5 <= stored < 200  # stopped half-way
+    error = json.loads(result.stdout)["error"]  # one document: json.loads refuses more
+    assert (error["exit_code"], error["kind"]) == (130, "interrupted")
+    said = SAFE.fullmatch(error["message"])
+    assert said is not None, error["message"]
+    done = int(said.group(1))
+    assert done == int(said.group(2)) == error["result"]["counts"]["created"]
+    assert said.group(3) == str(manifest)
+    # What it says was stored, was; a create in flight at the time may be stored too.
+    assert done <= stored
+    assert {r["name"] for r in error["result"]["results"]} <= {r.name for r in emu.store.live()}
+    assert result.stderr.splitlines()[-1] == f"Error: {error['message']}"
+    assert "Traceback" not in result.stderr
+    assert "KeyboardInterrupt" not in result.stderr
+
+
+@pytest.mark.parametrize("emulator_options", [{"faults": FaultConfig(latency=0.05)}])
+def test_after_ctrl_c_the_summary_shows_what_was_stored_and_running_again_is_safe(
+    emu: Emulator, conn: list[str], tmp_path: Path, emulator_options: dict[str, object]
+) -> None:
+    manifest = two_hundred(tmp_path)
+    result = interrupt_apply(manifest, conn, emu)
+    assert result.code == 130
+    created = int(re.findall(r"^created +(\d+)$", result.stdout, re.M)[0])
+    assert 5 <= created <= len(emu.store.live())
+    said = SAFE.fullmatch(result.stderr.splitlines()[-1].removeprefix("Error: "))
+    assert said is not None, result.stderr
+    assert int(said.group(2)) == created
+    again = asyncbyok("apply", str(manifest), "--yes", "--json", "--concurrency", "64", *conn,
+                      env={"K": "sk-proj-interrupted-0000AbCd"})  # fmt: skip
+    assert again.code == 0, again.stderr
+    counts = again.json()["result"]["counts"]
+    assert counts["unchanged"] >= created  # what the first run said it stored, was
+    assert counts["created"] + counts["unchanged"] == 200
+    assert sorted(r.name for r in emu.store.live()) == [f"k{i:03d}" for i in range(200)]

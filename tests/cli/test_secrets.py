@@ -4,13 +4,15 @@ they do not belong in every command, never come out on stdout or stderr, with or
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from asyncbyok.emulator import Emulator
 
-from ._run import Result, asyncbyok
+from ._run import Result, asyncbyok, clean_env
 
 RAW = "sk-proj-CANARY00canary11CANARY22canary33AbCd"
 MGMT = "sk-or-v1-mgmt-canary-0123456789abcdef0123456789abcdef"
@@ -117,3 +119,96 @@ def test_the_management_key_as_base_url_is_redacted(emu: Emulator) -> None:
     assert result.code == 2
     assert MGMT not in result.stderr
     assert "<redacted>" in result.stderr
+
+
+# A provider key with no prefix a pattern could know it by.
+PLAIN = "a81f3c9e20d44b7fa6c1e5d9b0730f2e"
+
+
+def test_a_key_pasted_into_another_manifest_field_is_not_echoed(
+    conn: list[str], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(
+        "version: 1\nkeys:\n  - name: a\n    provider: openai\n    key_env: K\n"
+        f"    workspace_id: {PLAIN}\n    allowed_models: [{PLAIN}x]\n"
+    )
+    for extra in ([], ["--json"], ["--debug"]):
+        result = asyncbyok("plan", str(manifest), *extra, *conn, env={"K": PLAIN})
+        assert result.code == 2
+        assert PLAIN not in result.stdout + result.stderr, extra
+        assert "workspace_id: line 6: must be a UUID" in result.stderr
+        assert "<redacted>" in result.stderr
+    # In a field nothing else checks, it would have been stored: refused, unseen.
+    manifest.write_text(f"version: 1\nkeys: [{{name: 'a {PLAIN}', provider: openai, key_env: K}}]")
+    result = asyncbyok("plan", str(manifest), *conn, env={"K": PLAIN})
+    assert result.code == 2
+    assert result.stderr == (
+        f"Error: {manifest}: keys[0].name: line 2: holds a raw key the manifest refers to (not "
+        "shown): a key goes in key_env or key_file only, never in another field, where it "
+        "would be stored or shown in plain text\n"
+    )
+    created = asyncbyok("create", "--provider", "openai", "--key-env", "K", "--name", PLAIN,
+                        *conn, env={"K": PLAIN})  # fmt: skip
+    assert created.code == 2
+    assert PLAIN not in created.stderr
+    assert created.stderr.startswith("Error: --name: the value holds the raw key")
+
+
+def test_a_key_shaped_name_is_refused_not_stored(
+    emu: Emulator, conn: list[str], tmp_path: Path
+) -> None:
+    result = asyncbyok(
+        "create", "--provider", "openai", "--name", RAW, "--key-env", "K", *conn, env={"K": RAW}
+    )
+    assert result.code == 2
+    assert result.stderr == (
+        "Error: --name: the value looks like a raw key, not a name (it is not shown): names "
+        "are stored and listed in plain text, so give the credential another name\n"
+    )
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(f"version: 1\nkeys: [{{name: 'prod {GROQ}', provider: groq, key_env: K}}]")
+    planned = asyncbyok("plan", str(manifest), *conn, env={"K": RAW})
+    assert planned.code == 2
+    assert "keys[0].name: line 2: looks like a raw key, not a name" in planned.stderr
+    assert leaked(planned) == []
+    assert emu.store.live() == []
+
+
+# Stands for whatever a library in the command's process schedules with a key in hand:
+# asyncio in debug mode logs each slow callback with the repr of its arguments.
+ASYNCIO_DEBUG = """
+import asyncio.base_events, os, sys
+from asyncbyok.cli import main
+
+created = asyncio.base_events.BaseEventLoop.__init__
+
+def hold(key):
+    pass
+
+def every_callback_is_slow(self, *args, **kwargs):
+    created(self, *args, **kwargs)
+    self.slow_callback_duration = 0.0  # as on a loaded machine
+    self.call_soon(hold, os.environ["K"])
+
+asyncio.base_events.BaseEventLoop.__init__ = every_callback_is_slow
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("key", [RAW, PLAIN + PLAIN])
+def test_asyncio_debug_logs_are_redacted(key: str, conn: list[str]) -> None:
+    argv = ["create", "--provider", "openai", "--name", "x", "--key-env", "K", *conn]
+    done = subprocess.run(
+        [sys.executable, "-c", ASYNCIO_DEBUG, *argv],
+        capture_output=True,
+        text=True,
+        env=clean_env({"K": key, "PYTHONASYNCIODEBUG": "1"}),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Executing <Handle hold(" in done.stderr  # asyncio did log the callback
+    # Not the key, nor what reprlib keeps of it ('sk-proj-CANA...canary33AbCd').
+    assert key[:12] not in done.stderr
+    assert key[-12:] not in done.stderr
+    assert "<redacted>" in done.stderr

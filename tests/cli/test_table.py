@@ -23,11 +23,12 @@ from asyncbyok.emulator import Emulator
 from ._run import clean_env, command
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ALL = ["ID", "PROVIDER", "NAME", "LABEL", "WORKSPACE", "STATUS", "MODELS", "CREATED"]
-# What each width shows: at 80 the essentials and the label; everything from about 200.
+ALL = ["ID", "PROVIDER", "NAME", "STATUS", "LABEL", "WORKSPACE", "MODELS", "CREATED"]
+# What each width shows: at 80 the essentials and the status (it kept LABEL and dropped
+# STATUS, so a disabled credential looked enabled); everything from about 200.
 EXPECTED = {
-    80: ["ID", "PROVIDER", "NAME", "LABEL"],
-    120: ["ID", "PROVIDER", "NAME", "LABEL", "STATUS"],
+    80: ["ID", "PROVIDER", "NAME", "STATUS"],
+    120: ["ID", "PROVIDER", "NAME", "STATUS", "LABEL"],
     200: ALL,
 }
 
@@ -86,7 +87,7 @@ async def test_a_long_name_wraps_before_an_essential_column_goes() -> None:
         await c.byok.create(provider="openai", key="sk-proj-000000AbCd", name="n" * 120)
         keys = [k async for k in c.byok.list()]
     lines = render(keys, 80)
-    assert lines[0].split() == ["ID", "PROVIDER", "NAME", "LABEL"]
+    assert lines[0].split() == ["ID", "PROVIDER", "NAME", "STATUS"]
     assert all(len(line) <= 80 for line in lines)
     assert len(lines) > 3  # NAME wrapped over several lines, and nothing was cut:
     fragments = [word for line in lines[1:] for word in line.split() if set(word) == {"n"}]
