@@ -21,7 +21,7 @@ from ._keys import (
     resolve_key,
 )
 from ._source import LineMap, join_path
-from .manifest import (
+from .desired import (
     _DEFAULT_FIELDS,
     _ENTRY_FIELDS,
     _KEY_FIELDS,

@@ -28,7 +28,7 @@ from .._sentinel import UNSET
 from ..models import BYOKKey, CreateBYOKKeyRequest
 from ._keys import KEY_TOKEN
 from ._text import visible_lines
-from .manifest import MANIFEST_VERSION
+from .desired import MANIFEST_VERSION
 from .plan import age
 
 __all__ = ["ENV_PREFIX", "Exported", "env_name", "export_manifest", "manifest_yaml"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import click
 
-from .session import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, Declined, Interrupted
+from .exits import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, BadInput, Declined, Interrupted
 
 if TYPE_CHECKING:
     from ..errors import FieldError

@@ -21,6 +21,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
+from .exits import (
+    EXIT_BAD_INPUT,
+    EXIT_CHANGES,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BadInput,
+    Declined,
+    Interrupted,
+)
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -49,30 +59,7 @@ __all__ = [
 # the example fleet shows its progress bar. Each request waits 0.5x to 1.5x this.
 DEFAULT_EMULATOR_LATENCY = 0.1
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-EXIT_CHANGES = 3
-EXIT_INTERRUPTED = 130
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class BadInput(Exception):
-    """Input the command cannot use (exit status 2); the message is shown as is."""
-
-
-class Declined(Exception):
-    """The user answered no to a confirmation (exit status 1)."""
-
-
-class Interrupted(Exception):
-    """Ctrl-C stopped the command (exit status 130); the message says what it had done,
-    ``details`` go into the ``--json`` error document."""
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.details = details or {}
 
 
 class Settings:
