@@ -28,10 +28,8 @@ from .errors import (
     ValidationError,
     error_from_response,
 )
-from .models import BYOKKey, BYOKKeyList, DeleteResult
 
 __all__ = [
-    "ENVELOPED",
     "USER_AGENT",
     "HTTPRequest",
     "build_headers",
@@ -46,11 +44,6 @@ T = TypeVar("T")
 
 USER_AGENT = f"asyncbyok/{__version__}"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-
-ENVELOPED: Mapping[type[Any], bool] = {BYOKKey: True, BYOKKeyList: False, DeleteResult: False}
-"""Whether the API wraps each response model in ``{"data": ...}``: create, get and update
-do; the list page and the delete result are bare. Used when ``decode_response`` is not
-told."""
 
 
 @attrs.frozen(repr=False)
@@ -208,7 +201,7 @@ def decode_response(
     body: bytes,
     cls: type[T],
     *,
-    envelope: bool | None = None,
+    envelope: bool,
     method: str | None = None,
     url: str | None = None,
 ) -> T:
@@ -216,8 +209,8 @@ def decode_response(
 
     *cls* is what the body holds: :class:`~asyncbyok.models.BYOKKey`,
     :class:`~asyncbyok.models.BYOKKeyList` or :class:`~asyncbyok.models.DeleteResult`.
-    *envelope* says whether it comes wrapped in ``{"data": ...}`` (create, get and update
-    do); when not given it is looked up in :data:`ENVELOPED`.
+    *envelope* says whether it comes wrapped in ``{"data": ...}``: create, get and update
+    answer so; the list page and the delete result are bare.
 
     A body that does not fit raises :class:`~asyncbyok.errors.APIResponseValidationError`
     naming the fields. Decoding is tolerant where the API is loose (see
@@ -226,10 +219,9 @@ def decode_response(
     """
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, method=method, url=url)
-    wrapped = ENVELOPED[cls] if envelope is None else envelope
     try:
         decoded = json.loads(body)
-        return codec.structure(_unwrap(decoded) if wrapped else decoded, cls)
+        return codec.structure(_unwrap(decoded) if envelope else decoded, cls)
     except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError) as exc:
         detail = codec.describe_error(exc)
         raise APIResponseValidationError(

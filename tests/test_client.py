@@ -24,6 +24,7 @@ from asyncbyok import (
     RateLimitError,
     RetryPolicy,
     Timeout,
+    UpdateBYOKKeyRequest,
     ValidationError,
 )
 from asyncbyok.emulator import Emulator, FaultConfig, Faults, RateLimit
@@ -340,3 +341,16 @@ async def test_the_deadline_bounds_retries_in_time(emulator: Emulator) -> None:
     # the last one is cut at the deadline rather than allowed to run past it
     assert 2 <= info.value.attempts <= 8
     assert elapsed < 0.4 + 0.15
+
+
+async def test_an_update_that_changes_nothing_is_refused_before_it_is_sent(
+    emulator: Emulator,
+) -> None:
+    async with Client(api_key=emulator.management_key, base_url=emulator.base_url) as c:
+        key = await c.byok.create(provider="openai", key=RAW, name="same")
+        with pytest.raises(ValidationError, match="no field to change"):
+            await c.byok.update(key.id)
+        with pytest.raises(ValidationError, match="no field to change"):
+            await c.byok.update(key.id, UpdateBYOKKeyRequest())
+        assert (await c.byok.update(key.id, allowed_models=None)).allowed_models is None
+    assert emulator.stats.requests["update"] == 1

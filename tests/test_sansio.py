@@ -115,7 +115,7 @@ def test_plain_http_beyond_loopback_is_refused() -> None:
 
 
 def test_decode_envelopes() -> None:
-    key = decode_response(200, {}, json.dumps({"data": NEWEST}).encode(), BYOKKey)
+    key = decode_response(200, {}, json.dumps({"data": NEWEST}).encode(), BYOKKey, envelope=True)
     assert key.id == NEWEST["id"]
     wrapped = json.dumps({"data": NEWEST}).encode()
     assert decode_response(200, {}, wrapped, BYOKKey, envelope=True) == key
@@ -123,23 +123,35 @@ def test_decode_envelopes() -> None:
     with pytest.raises(APIResponseValidationError, match="data"):
         decode_response(200, {}, b'{"deleted": true}', DeleteResult, envelope=True)
     page = decode_response(
-        200, {}, json.dumps({"data": [OLDEST], "total_count": 1}).encode(), BYOKKeyList
+        200,
+        {},
+        json.dumps({"data": [OLDEST], "total_count": 1}).encode(),
+        BYOKKeyList,
+        envelope=False,
     )
     assert page.total_count == 1
-    assert decode_response(200, {}, b'{"deleted": true}', DeleteResult).deleted
+    assert decode_response(200, {}, b'{"deleted": true}', DeleteResult, envelope=False).deleted
 
 
 def test_decode_errors_and_bad_bodies() -> None:
     with pytest.raises(NotFoundError) as info:
         decode_response(
-            404, {"x-request-id": "r9"}, b'{"error":{"code":404,"message":"gone"}}', BYOKKey
+            404,
+            {"x-request-id": "r9"},
+            b'{"error":{"code":404,"message":"gone"}}',
+            BYOKKey,
+            envelope=True,
         )
     assert info.value.request_id == "r9"
     with pytest.raises(APIResponseValidationError, match="data"):
-        decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey)
+        decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey, envelope=True)
     with pytest.raises(APIResponseValidationError, match=r"\$\.disabled"):
         decode_response(
-            200, {}, json.dumps({"data": {**NEWEST, "disabled": "no"}}).encode(), BYOKKey
+            200,
+            {},
+            json.dumps({"data": {**NEWEST, "disabled": "no"}}).encode(),
+            BYOKKey,
+            envelope=True,
         )
     with pytest.raises(APIResponseValidationError):
-        decode_response(200, {}, b"<html>", BYOKKeyList)
+        decode_response(200, {}, b"<html>", BYOKKeyList, envelope=False)

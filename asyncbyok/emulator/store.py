@@ -28,7 +28,7 @@ import attrs
 
 from .._sentinel import UNSET
 from ..codec import format_datetime, parse_datetime
-from ..models import BYOKKey, CreateBYOKKeyRequest, UpdateBYOKKeyRequest, request_fields
+from ..models import CreateBYOKKeyRequest, UpdateBYOKKeyRequest, request_fields
 
 __all__ = ["SETTINGS", "Record", "Store", "digest_key", "mask_key"]
 
@@ -95,11 +95,6 @@ class Record:
             return self.settings[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def to_model(self) -> BYOKKey:
-        """The record as the API returns it (every field, newest included)."""
-        fixed = {name: getattr(self, name) for name in _KEY_FIELDS}
-        return BYOKKey(**fixed, **self.settings)
-
     def to_json(self) -> dict[str, Any]:
         """The record for the state file (digest, never a key), its settings flat."""
         data = attrs.asdict(self, recurse=False, filter=lambda a, _: a.name != "settings")
@@ -117,10 +112,6 @@ class Record:
         if values.get("deleted_at"):
             values["deleted_at"] = parse_datetime(values["deleted_at"])
         return cls(**values)
-
-
-# The record's own fields that a BYOKKey shows as they are (id, provider, label ...).
-_KEY_FIELDS = sorted(attrs.fields_dict(Record).keys() & attrs.fields_dict(BYOKKey).keys())
 
 
 def _now() -> datetime:

@@ -226,13 +226,17 @@ class RawBYOKResource:
     ) -> APIResponse[BYOKKey]:
         """``PATCH /byok/{id}``: change the fields given, leave the rest; ``None`` clears a
         nullable field; ``key=`` rotates the raw provider key in place (the server
-        regenerates ``label``). Retried like the rest: a PATCH sets fields, so resending
-        the same body is harmless::
+        regenerates ``label``). A call that gives no field raises
+        :class:`~asyncbyok.errors.ValidationError` before anything is sent. Retried like
+        the rest: a PATCH sets fields, so resending the same body is harmless::
 
             await client.byok.update(key_id, allowed_models=None, disabled=True)
         """
         assert request is not None  # built by _takes_fields
         path = sansio.key_path(key_id)
+        if request.is_empty():  # a PATCH that changes nothing is a mistake of the caller's
+            problem = "gives no field to change: pass at least one (None clears a field)"
+            raise ValidationError([FieldError("request", problem)], subject="update")
         response = await self._client.request(
             "PATCH", path, BYOKKey, json_body=request, envelope=True
         )
