@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         UnreadableStateError,
         ValidationError,
     )
@@ -94,6 +95,7 @@ _HOMES: dict[str, str] = {
     "PermissionDeniedError": "errors",
     "ProviderSlug": "models",
     "RateLimitError": "errors",
+    "ResponseTooLargeError": "errors",
     "UnreadableStateError": "errors",
     "RawBYOKResource": "resources",
     "Reconciliation": "retry",
@@ -147,6 +149,7 @@ __all__ = [
     "RawBYOKResource",
     "Reconciliation",
     "RequestField",
+    "ResponseTooLargeError",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",

@@ -20,7 +20,8 @@ The tree::
         │   └── InternalServerError           5xx
         ├── APIConnectionError                no response: refused, reset, DNS, TLS ...
         │   └── APITimeoutError               no response in time
-        └── APIResponseValidationError        a 2xx whose body is not what the API documents
+        ├── APIResponseValidationError        a 2xx whose body is not what the API documents
+        └── ResponseTooLargeError             a body over Limits.max_response_size (not retried)
 
 A client without an API key raises :class:`AsyncBYOKError` itself.
 
@@ -30,13 +31,16 @@ JSON, or JSON of another shape, still yields the class chosen by the status code
 start of the body as its message.
 
 Nothing here ever holds a management key or a raw provider key: requests are not kept on
-exceptions, only the method and the URL (which carries neither).
+exceptions, only the method and the URL (which carries neither). The aiohttp exception an
+:class:`APIConnectionError` is chained to has been scrubbed of them first
+(:mod:`asyncbyok._scrub`). Messages taken from a response are cut to
+:data:`MAX_MESSAGE_LENGTH` characters.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -65,6 +69,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnreadableStateError",
     "ValidationError",
     "error_from_response",
@@ -72,6 +77,13 @@ __all__ = [
 ]
 
 _MAX_BODY_IN_MESSAGE = 200
+
+#: Longest message taken from an error response; the rest is cut (the body keeps it all).
+MAX_MESSAGE_LENGTH = 1000
+
+#: Deepest nesting of an error body that is kept decoded; deeper, it is kept as text. A
+#: structure nested thousands deep can't be printed or pickled without a RecursionError.
+MAX_ERROR_BODY_DEPTH = 64
 
 
 class AsyncBYOKError(Exception):
@@ -90,7 +102,8 @@ class FieldError:
 
 
 class ValidationError(AsyncBYOKError, ValueError):
-    """Input that the API would refuse, caught before anything was sent.
+    """Input that the API would refuse, or a setting the client can't use (``base_url``),
+    caught before anything was sent.
 
     ``errors`` lists every bad field, each with its path, so one round of fixes is enough::
 
@@ -344,6 +357,46 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, method=method, url=url, request_sent=request_sent)
 
 
+class ResponseTooLargeError(APIError):
+    """A response body over ``Limits.max_response_size`` bytes: reading stopped there.
+
+    The limit counts bytes after decompression, so a small compressed body that expands
+    without end (a "gzip bomb") stops at the limit too; a ``Content-Length`` over it is
+    refused before the body is read. ``limit`` is the limit, ``received`` the bytes read
+    (or announced by ``Content-Length``) when reading stopped, ``status_code`` (also
+    ``status``) the response's status.
+
+    Not retried: a server that sent a body this large will most likely send it again.
+    For a create, the credential may exist; look it up before creating again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        received: int,
+        status_code: int,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+        self.received = received
+        self.status_code = status_code
+        self.request_id = request_id
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same as ``status_code``, under its older name."""
+        return self.status_code
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method and self.url else ""
+        return f"{self.message}{where}"
+
+
 class APIResponseValidationError(APIError):
     """A success status whose body is not the documented shape.
 
@@ -391,6 +444,45 @@ def status_error_class(status: int) -> type[APIStatusError]:
     return APIStatusError
 
 
+def _nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether *value* (decoded JSON) nests lists and objects more than *limit* deep."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _decode_json_error(text: str) -> object:
+    """The JSON in *text*; ``ValueError`` if it is none, or nests too deep to keep."""
+    try:
+        decoded = json.loads(text)
+    except RecursionError:  # nested past the interpreter's limit
+        raise ValueError("nested too deep") from None
+    # Only a body with that many brackets can nest that deep: counting them is cheap.
+    if text.count("[") + text.count("{") > MAX_ERROR_BODY_DEPTH and _nested_deeper_than(
+        decoded, MAX_ERROR_BODY_DEPTH
+    ):
+        raise ValueError("nested too deep")
+    return decoded
+
+
+def _cut(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_LENGTH:
+        return message
+    more = len(message) - MAX_MESSAGE_LENGTH
+    return f"{message[:MAX_MESSAGE_LENGTH]}... ({more} more characters)"
+
+
 def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, int | None, Any]:
     """(decoded body, message, code, metadata) from an error body of any shape."""
     if isinstance(body, bytes):
@@ -398,7 +490,7 @@ def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, 
     decoded: object = body
     if isinstance(body, str):
         try:
-            decoded = json.loads(body) if body.strip() else None
+            decoded = _decode_json_error(body) if body.strip() else None
         except ValueError:
             text = body.strip()
             return body, (text[:_MAX_BODY_IN_MESSAGE] or None), None, None
@@ -439,7 +531,7 @@ def error_from_response(
     """
     decoded, message, code, metadata = _decode_error_body(body)
     cls = status_error_class(status)
-    message = message or f"HTTP {status}"
+    message = _cut(message) if message else f"HTTP {status}"
     common: dict[str, Any] = {
         "status_code": status,
         "code": code,

@@ -144,6 +144,7 @@ TREE = {
     "APIConnectionError": ("APIError", None),
     "APITimeoutError": ("APIConnectionError", None),
     "APIResponseValidationError": ("APIError", None),
+    "ResponseTooLargeError": ("APIError", None),
 }
 
 
@@ -192,3 +193,36 @@ def test_duplicate_name_error_lists_the_credentials() -> None:
     assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001" in str(err)
     assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0002" in str(err)
     assert "2 openai credentials are named 'prod'" in str(err)
+
+
+# -- hostile error bodies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # past the interpreter's recursion limit
+        b'{"error": {"message": "x", "metadata": {"a": ' + b"[" * 900 + b"]" * 900 + b"}}}",
+    ],
+)
+def test_an_error_body_nested_too_deep_is_kept_as_text(body: bytes) -> None:
+    err = error_from_response(500, {}, body)  # was: RecursionError for the first
+    assert type(err) is e.InternalServerError
+    assert err.body == body.decode()
+    assert err.message == body.decode()[:200]
+    repr(err.body)
+
+
+def test_an_error_body_nested_a_little_is_decoded() -> None:
+    body = {"error": {"message": "x", "metadata": {"a": [[[[1]]]]}}}
+    err = error_from_response(400, {}, json.dumps(body).encode())
+    assert (err.message, err.metadata, err.body) == ("x", {"a": [[[[1]]]]}, body)
+
+
+def test_a_long_error_message_is_cut_and_says_how_much_more() -> None:
+    body = json.dumps({"error": {"code": 400, "message": "m" * 2_000_000}}).encode()
+    err = error_from_response(400, {}, body, method="GET", url="https://x/api/v1/byok")
+    more = 2_000_000 - e.MAX_MESSAGE_LENGTH
+    assert err.message == "m" * e.MAX_MESSAGE_LENGTH + f"... ({more} more characters)"
+    assert len(str(err)) < e.MAX_MESSAGE_LENGTH + 100
+    assert err.body["error"]["message"] == "m" * 2_000_000  # type: ignore[index]  # all kept
