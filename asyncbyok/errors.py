@@ -35,6 +35,9 @@ exceptions, only the method and the URL (which carries neither). The aiohttp exc
 :class:`APIConnectionError` is chained to has been scrubbed of them first
 (:mod:`asyncbyok._scrub`). Messages taken from a response are cut to
 :data:`MAX_MESSAGE_LENGTH` characters.
+
+Every exception here survives :mod:`pickle` (``multiprocessing``, process pools) with its
+message and attributes; its ``__cause__`` and traceback stay behind, as for any exception.
 """
 
 from __future__ import annotations
@@ -86,8 +89,22 @@ MAX_MESSAGE_LENGTH = 1000
 MAX_ERROR_BODY_DEPTH = 64
 
 
+def _rebuild(cls: type[AsyncBYOKError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an :class:`AsyncBYOKError` without calling its ``__init__``."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class AsyncBYOKError(Exception):
     """Base class of every exception raised by asyncbyok."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*self.args) when unpickling, which fails for
+        # keyword-only arguments (TypeError) and garbles any __init__ that builds its
+        # message from other arguments (ValidationError). Rebuild from the state instead.
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
 
 
 @attrs.frozen
