@@ -44,8 +44,13 @@ def _frame_locals(exc: BaseException) -> Iterator[tuple[str, str]]:
         tb = tb.tb_next
 
 
-def texts_of(exc: BaseException) -> Iterator[tuple[str, str]]:
-    """``(where, text)`` for every text a reporter could record from *exc*'s chain."""
+def texts_of(exc: BaseException, *, frame_locals: bool = True) -> Iterator[tuple[str, str]]:
+    """``(where, text)`` for every text a reporter could record from *exc*'s chain.
+
+    ``frame_locals=False`` leaves out the frames' local variables: a raw provider key
+    passed as an argument is, like any argument, a local of each call it goes through.
+    The management key is not: the client holds it, and no frame of ours does.
+    """
     for link in chain_of(exc):
         kind = type(link).__name__
         yield f"repr({kind})", repr(link)
@@ -55,20 +60,23 @@ def texts_of(exc: BaseException) -> Iterator[tuple[str, str]]:
         yield f"{kind}.args", repr(link.args)
         formatted = traceback.format_exception(type(link), link, link.__traceback__)
         yield f"traceback({kind})", "".join(formatted)
-        for where, text in _frame_locals(link):
-            yield f"locals {where}", text
+        if frame_locals:
+            for where, text in _frame_locals(link):
+                yield f"locals {where}", text
         try:
             yield f"pickle({kind})", repr(pickle.dumps(link))
         except Exception as err:  # not picklable: nothing leaks that way
             yield f"pickle({kind})", f"<not picklable: {type(err).__name__}>"
 
 
-def exception_leaks(exc: BaseException, secrets: Iterable[str]) -> list[str]:
+def exception_leaks(
+    exc: BaseException, secrets: Iterable[str], *, frame_locals: bool = True
+) -> list[str]:
     """Where in *exc*'s chain each of *secrets* shows (empty: nowhere)."""
     wanted = [s for s in secrets if s]
     return [
         f"{secret[:12]}... in {where}: {text[:200]!r}"
-        for where, text in texts_of(exc)
+        for where, text in texts_of(exc, frame_locals=frame_locals)
         for secret in wanted
         if secret in text
     ]
