@@ -6,7 +6,8 @@ From the outside in:
    turns anything raised into the documented error body. An exception that is not an
    :class:`~asyncbyok.emulator.replies.ErrorReply` is a bug: it becomes a 500 *and* is
    counted in ``stats.unexpected_errors``, which the fuzz tests keep at 0.
-2. :func:`auth_middleware`: ``Authorization: Bearer <management key>`` or 401/403.
+2. :func:`auth_middleware`: ``Authorization: Bearer <management key>`` or 401/403; only
+   then are the client's identifying headers counted (``stats.client_headers``).
 3. :func:`rate_limit_middleware`: the optional token bucket per management key (429).
 4. :func:`fault_middleware`: the seeded faults of :mod:`asyncbyok.emulator.faults`.
 5. The operation's handler (:mod:`asyncbyok.emulator.handlers`).
@@ -76,9 +77,6 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
     operation = operation_of(request)
     if operation is not None:
         ctx.stats.requests[operation] += 1
-        for name in IDENTIFYING_HEADERS:  # never Authorization: it carries the key
-            if name in request.headers:
-                ctx.stats.client_headers[(name, request.headers[name])] += 1
     response: web.StreamResponse
     try:
         response = await handler(request)
@@ -116,6 +114,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise ErrorReply(403)
     if token not in ctx.management_keys:
         raise ErrorReply(401, "Invalid API key")
+    # Counted once the client is known: anyone can send headers, and what they send would
+    # otherwise be kept (the stats are bounded too, see context.py).
+    if operation_of(request) is not None:
+        for name in IDENTIFYING_HEADERS:  # never Authorization: it carries the key
+            if name in request.headers:
+                ctx.stats.count_client_header(name, request.headers[name])
     return await handler(request)
 
 

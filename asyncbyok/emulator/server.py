@@ -24,7 +24,14 @@ from types import TracebackType
 from aiohttp import web
 
 from .app import API_PREFIX, build_app
-from .context import API_VERSIONS, ApiVersion, AppContext, ReceivedRequest, Stats
+from .context import (
+    API_VERSIONS,
+    DEFAULT_MAX_RECEIVED,
+    ApiVersion,
+    AppContext,
+    ReceivedLog,
+    Stats,
+)
 from .faults import FaultConfig, FaultPlan, Faults
 from .ratelimit import RateLimit, RateLimiter
 from .replies import TIMESTAMP_STYLES, TimestampStyle
@@ -34,9 +41,14 @@ __all__ = ["Emulator", "generate_key"]
 
 
 def generate_key(kind: str = "mgmt") -> str:
-    """A random key in OpenRouter's style: ``sk-or-v1-mgmt-<64 hex>`` (``kind=""``: no infix)."""
+    """A random key for the emulator: ``emulator-mgmt-<64 hex>`` (``kind=""``: no infix).
+
+    Deliberately not OpenRouter's ``sk-or-v1-`` format: secret scanners flag that one, and
+    an emulator key in a log, a CI transcript or a committed test must not raise an alarm
+    (or pass for a real key). The emulator accepts any string as a key.
+    """
     infix = f"{kind}-" if kind else ""
-    return f"sk-or-v1-{infix}{secrets.token_hex(32)}"
+    return f"emulator-{infix}{secrets.token_hex(32)}"
 
 
 def _as_faults(faults: Faults | FaultConfig | None) -> Faults:
@@ -91,6 +103,8 @@ class Emulator:
     ``default_workspace_id``
         The workspace used when a request gives none; random when not given. Ids and
         workspace ids are UUIDs, as the API's are.
+    ``max_received``
+        How many requests :attr:`received` keeps, the newest (10,000 by default).
     ``timestamp_style``
         How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
         ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
@@ -114,6 +128,7 @@ class Emulator:
         default_workspace_id: str | None = None,
         timestamp_style: TimestampStyle = "z",
         shutdown_timeout: float = 1.0,
+        max_received: int = DEFAULT_MAX_RECEIVED,
     ) -> None:
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
@@ -146,6 +161,7 @@ class Emulator:
             api_version=api_version,
             timestamp_style=timestamp_style,
             limiter=RateLimiter(rate_limit) if rate_limit else None,
+            received=ReceivedLog(max_received),
         )
         self.management_keys = mgmt
         self.api_keys = other
@@ -174,8 +190,9 @@ class Emulator:
         return self.store.default_workspace_id
 
     @property
-    def received(self) -> list[ReceivedRequest]:
-        """``(operation, body)`` of every request that reached its handler, key redacted."""
+    def received(self) -> ReceivedLog:
+        """``(operation, body)`` of each request that reached its handler, key redacted: a
+        list of the newest ``max_received`` (10,000 by default), oldest first."""
         return self._context.received
 
     @property
