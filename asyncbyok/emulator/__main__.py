@@ -3,10 +3,13 @@
 ::
 
     $ python -m asyncbyok.emulator --port 8080 --rate 200 --burst 20 --fail-rate 0.1 --seed 1
-    base_url: http://127.0.0.1:8080/api/v1
-    management_key: sk-or-v1-mgmt-...
-    api_key: sk-or-v1-...
-    default_workspace_id: 4e1c...
+    export OPENROUTER_BASE_URL=http://127.0.0.1:8080/api/v1 OPENROUTER_API_KEY=emulator-mgmt-...
+    # api_key (not a management key: answered 403): emulator-...
+    # default_workspace_id: 4e1c...
+
+The first line is for pasting into another shell (``Client()`` and the command read both
+variables); the others are comments there. ``--json`` prints one JSON object instead,
+``--log-requests`` a line per request on stderr.
 
 It is the ``asyncbyok emulator`` command (``asyncbyok.cli.emulator``, which needs the
 ``cli`` extra for click), with the same options: ``--port 0`` takes a free port (the
@@ -20,14 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from .._constants import API_KEY_ENV, BASE_URL_ENV
 from .server import Emulator
 
-__all__ = ["main", "serve"]
+__all__ = ["main", "serve", "shell_lines"]
 
 
 def _describe(emulator: Emulator) -> dict[str, str]:
@@ -36,6 +41,20 @@ def _describe(emulator: Emulator) -> dict[str, str]:
         info["api_key"] = emulator.api_key
     info["default_workspace_id"] = emulator.default_workspace_id
     return info
+
+
+def shell_lines(info: dict[str, str]) -> list[str]:
+    """What :func:`serve` prints without ``--json``: an ``export`` line to paste into a
+    shell, then the rest as shell comments (so that pasting it all is harmless too)."""
+    export = (
+        f"export {BASE_URL_ENV}={shlex.quote(info['base_url'])} "
+        f"{API_KEY_ENV}={shlex.quote(info['management_key'])}"
+    )
+    lines = [export]
+    if "api_key" in info:
+        lines.append(f"# api_key (not a management key: answered 403): {info['api_key']}")
+    lines.append(f"# default_workspace_id: {info['default_workspace_id']}")
+    return lines
 
 
 async def serve(
@@ -47,8 +66,10 @@ async def serve(
 ) -> None:
     """Run *emulator*, print where it is, and serve until *stop* is set or SIGINT/SIGTERM.
 
-    What it prints is ``name: value`` lines (``base_url``, ``management_key``, ``api_key``,
-    ``default_workspace_id``), or one JSON object of them with *json_output*.
+    What it prints is :func:`shell_lines`: ``export OPENROUTER_BASE_URL=...
+    OPENROUTER_API_KEY=...``, then ``api_key`` and ``default_workspace_id`` as comments;
+    or with *json_output*, one JSON object of ``base_url``, ``management_key``,
+    ``api_key`` and ``default_workspace_id``.
     """
     out = out or sys.stdout
     stop = stop or asyncio.Event()
@@ -59,8 +80,8 @@ async def serve(
         if json_output:
             print(json.dumps(info, indent=2), file=out)
         else:
-            for name, value in info.items():
-                print(f"{name}: {value}", file=out)
+            for line in shell_lines(info):
+                print(line, file=out)
         out.flush()
         installed = []
         for sig in signals:

@@ -152,6 +152,7 @@ class AppContext:
     timestamp_style: TimestampStyle = "z"
     limiter: RateLimiter | None = None
     received: ReceivedLog = attrs.field(factory=ReceivedLog)
+    log_requests: bool = False
 
 
 CONTEXT = web.AppKey("asyncbyok_emulator_context", AppContext)

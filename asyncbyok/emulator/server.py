@@ -85,6 +85,9 @@ class Emulator:
 
     ``host``, ``port``
         Where to listen; port 0 (the default) takes a free port. See :attr:`base_url`.
+        A host beyond loopback (``0.0.0.0``) serves anyone who can reach it, over plain
+        http, with no more than the keys to stop them; ``asyncbyok emulator`` asks for
+        ``--allow-remote`` first.
     ``management_keys``, ``api_keys``
         Accepted bearer keys. Management keys may do everything; the others get 403.
         One of each is generated when not given (:attr:`management_key`, :attr:`api_key`).
@@ -105,6 +108,9 @@ class Emulator:
         workspace ids are UUIDs, as the API's are.
     ``max_received``
         How many requests :attr:`received` keeps, the newest (10,000 by default).
+    ``log_requests``
+        Log one line per request on the ``asyncbyok.emulator.requests`` logger, at INFO:
+        method, path, status, milliseconds; never a header, a query string or a body.
     ``timestamp_style``
         How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
         ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
@@ -129,6 +135,7 @@ class Emulator:
         timestamp_style: TimestampStyle = "z",
         shutdown_timeout: float = 1.0,
         max_received: int = DEFAULT_MAX_RECEIVED,
+        log_requests: bool = False,
     ) -> None:
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
@@ -162,6 +169,7 @@ class Emulator:
             timestamp_style=timestamp_style,
             limiter=RateLimiter(rate_limit) if rate_limit else None,
             received=ReceivedLog(max_received),
+            log_requests=log_requests,
         )
         self.management_keys = mgmt
         self.api_keys = other

@@ -8,11 +8,13 @@ unauthenticated requests with distinct User-Agents left 5,001 entries in
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
 from asyncbyok.emulator import Emulator
 from asyncbyok.emulator import context as emulator_context
+from asyncbyok.emulator.app import loggable_path
 from asyncbyok.emulator.context import ReceivedLog, ReceivedRequest
 
 from .conftest import Api
@@ -64,3 +66,39 @@ def test_the_received_log_is_a_list_dropping_its_oldest() -> None:
     assert ReceivedLog().maxlen == 10_000
     with pytest.raises(ValueError, match="maxlen"):
         ReceivedLog(0)
+
+
+@pytest.mark.parametrize("emulator_kwargs", [{"log_requests": True}])
+async def test_the_request_log_has_no_key_query_or_body(
+    api: Api, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="asyncbyok.emulator.requests")
+    created = await api.create(name="logged")
+    await api.call("GET", f"/byok/{created['id']}", params={"key": "sk-proj-QUERY-SECRET"})
+    await api.call("GET", f"/byok/{emu.management_key}")  # a key where an id belongs
+    lines = [r.getMessage() for r in caplog.records if r.name == "asyncbyok.emulator.requests"]
+    assert [line.rsplit(" in ", 1)[0] for line in lines] == [
+        "POST /api/v1/byok -> 201",
+        f"GET /api/v1/byok/{created['id']} -> 200",
+        "GET /api/v1/byok/<redacted> -> 404",
+    ]
+    assert all(line.endswith(" ms") for line in lines)
+    text = "\n".join(lines)
+    for secret in (emu.management_key, "QUERY-SECRET", "0000000000AbCd"):
+        assert secret not in text
+
+
+def test_loggable_path_keeps_route_words_and_ids() -> None:
+    assert loggable_path("/api/v1/byok") == "/api/v1/byok"
+    assert loggable_path("/api/v1/byok/") == "/api/v1/byok/"
+    uuid = "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001"
+    assert loggable_path(f"/api/v1/byok/{uuid}") == f"/api/v1/byok/{uuid}"
+    assert loggable_path("/v1/x y/../etc") == "/v1/<redacted>/../etc"
+
+
+async def test_requests_are_not_logged_unless_asked(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # a program logging at INFO: no emulator lines in it
+    await api.list()
+    assert not [r for r in caplog.records if r.name == "asyncbyok.emulator.requests"]
