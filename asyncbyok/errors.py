@@ -33,8 +33,8 @@ start of the body as its message.
 Nothing here ever holds a management key or a raw provider key: requests are not kept on
 exceptions, only the method and the URL (which carries neither). The aiohttp exception an
 :class:`APIConnectionError` is chained to has been scrubbed of them first
-(:mod:`asyncbyok._scrub`). Messages taken from a response are cut to
-:data:`MAX_MESSAGE_LENGTH` characters.
+(``asyncbyok._scrub``). Messages taken from a response are cut to
+``MAX_MESSAGE_LENGTH`` characters.
 
 Every exception here survives :mod:`pickle` (``multiprocessing``, process pools) with its
 message and attributes; its ``__cause__`` and traceback stay behind, as for any exception.

@@ -6,8 +6,8 @@ error translation.
 and asyncio failure becomes :class:`~asyncbyok.errors.APIConnectionError` or
 :class:`~asyncbyok.errors.APITimeoutError` in :func:`translate_error`, and nowhere else,
 chained to aiohttp's exception once that is scrubbed of the request's secrets
-(:mod:`asyncbyok._scrub`). Bodies are read within ``Limits.max_response_size``
-(:mod:`asyncbyok._body`).
+(``asyncbyok._scrub``). Bodies are read within ``Limits.max_response_size``
+(``asyncbyok._body``).
 
 aiohttp is imported when a transport is made (with its client), not with this module:
 ``import asyncbyok`` stays quick for programs (and the command's ``--help``) that never

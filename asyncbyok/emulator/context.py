@@ -4,8 +4,8 @@
 Python objects, read from any thread (the emulator only ever adds to them).
 
 Both are bounded, so that a long-running emulator (or a flood of requests) cannot grow
-without end: ``received`` keeps the newest :data:`DEFAULT_MAX_RECEIVED` requests, and
-``stats.client_headers`` counts at most :data:`MAX_CLIENT_HEADER_VALUES` distinct values,
+without end: ``received`` keeps the newest ``DEFAULT_MAX_RECEIVED`` requests, and
+``stats.client_headers`` counts at most ``MAX_CLIENT_HEADER_VALUES`` distinct values,
 from authenticated requests only.
 """
 
@@ -85,10 +85,10 @@ class Stats:
     unexpected_errors: int = 0
     client_headers: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     """``(header, value)`` of the identifying headers authenticated clients sent
-    (User-Agent, attribution): at most :data:`MAX_CLIENT_HEADER_VALUES` distinct pairs."""
+    (User-Agent, attribution): at most ``MAX_CLIENT_HEADER_VALUES`` distinct pairs."""
 
     def count_client_header(self, name: str, value: str) -> None:
-        """Count one identifying header, within :data:`MAX_CLIENT_HEADER_VALUES` pairs."""
+        """Count one identifying header, within ``MAX_CLIENT_HEADER_VALUES`` pairs."""
         pair = (name, value)
         if pair in self.client_headers or len(self.client_headers) < MAX_CLIENT_HEADER_VALUES:
             self.client_headers[pair] += 1
