@@ -32,7 +32,7 @@ from typing import TextIO
 from .._constants import API_KEY_ENV, BASE_URL_ENV
 from .server import Emulator
 
-__all__ = ["main", "serve", "shell_lines"]
+__all__ = ["main", "printed_values", "serve", "shell_lines"]
 
 
 def _describe(emulator: Emulator) -> dict[str, str]:
@@ -55,6 +55,30 @@ def shell_lines(info: dict[str, str]) -> list[str]:
         lines.append(f"# api_key (not a management key: answered 403): {info['api_key']}")
     lines.append(f"# default_workspace_id: {info['default_workspace_id']}")
     return lines
+
+
+_EXPORTED = {BASE_URL_ENV: "base_url", API_KEY_ENV: "management_key"}
+
+
+def printed_values(line: str) -> dict[str, str]:
+    """The values in one line that :func:`serve` printed, by name: ``base_url`` and
+    ``management_key`` from the ``export`` line, ``api_key`` and ``default_workspace_id``
+    from the comments (any other ``name: value`` line as it is). For programs that start
+    ``asyncbyok emulator`` and read where it listens::
+
+        >>> printed_values("export OPENROUTER_BASE_URL=http://127.0.0.1:8080/api/v1 "
+        ...                "OPENROUTER_API_KEY=mk")
+        {'base_url': 'http://127.0.0.1:8080/api/v1', 'management_key': 'mk'}
+        >>> printed_values("# api_key (not a management key: answered 403): k2")
+        {'api_key': 'k2'}
+    """
+    if line.startswith("export "):
+        words = shlex.split(line)[1:]
+        pairs = (word.partition("=") for word in words)
+        return {_EXPORTED.get(name, name): value for name, _, value in pairs}
+    name, _, value = line.strip().lstrip("# ").rpartition(": ")
+    name = name.split(" (", 1)[0]  # "api_key (not a management key: answered 403)"
+    return {name: value} if name else {}
 
 
 async def serve(
