@@ -34,7 +34,7 @@ Nothing here ever holds a management key or a raw provider key: requests are not
 exceptions, only the method and the URL (which carries neither). The aiohttp exception an
 :class:`APIConnectionError` is chained to has been scrubbed of them first
 (``asyncbyok._scrub``). Messages taken from a response are cut to
-``MAX_MESSAGE_LENGTH`` characters.
+``MAX_MESSAGE_LENGTH`` characters (``asyncbyok._error_body``).
 
 Every exception here survives :mod:`pickle` (``multiprocessing``, process pools) with its
 message and attributes; its ``__cause__`` and traceback stay behind, as for any exception.
@@ -42,12 +42,12 @@ message and attributes; its ``__cause__`` and traceback stay behind, as for any 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._error_body import cut_message, decode_error_body
 from ._headers import find_request_id, parse_retry_after
 
 if TYPE_CHECKING:
@@ -78,15 +78,6 @@ __all__ = [
     "error_from_response",
     "status_error_class",
 ]
-
-_MAX_BODY_IN_MESSAGE = 200
-
-#: Longest message taken from an error response; the rest is cut (the body keeps it all).
-MAX_MESSAGE_LENGTH = 1000
-
-#: Deepest nesting of an error body that is kept decoded; deeper, it is kept as text. A
-#: structure nested thousands deep can't be printed or pickled without a RecursionError.
-MAX_ERROR_BODY_DEPTH = 64
 
 
 def _rebuild(cls: type[AsyncBYOKError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -461,74 +452,6 @@ def status_error_class(status: int) -> type[APIStatusError]:
     return APIStatusError
 
 
-def _nested_deeper_than(value: object, limit: int) -> bool:
-    """Whether *value* (decoded JSON) nests lists and objects more than *limit* deep."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children: Iterable[object]
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _decode_json_error(text: str) -> object:
-    """The JSON in *text*; ``ValueError`` if it is none, or nests too deep to keep."""
-    try:
-        decoded = json.loads(text)
-    except RecursionError:  # nested past the interpreter's limit
-        raise ValueError("nested too deep") from None
-    # Only a body with that many brackets can nest that deep: counting them is cheap.
-    if text.count("[") + text.count("{") > MAX_ERROR_BODY_DEPTH and _nested_deeper_than(
-        decoded, MAX_ERROR_BODY_DEPTH
-    ):
-        raise ValueError("nested too deep")
-    return decoded
-
-
-def _cut(message: str) -> str:
-    if len(message) <= MAX_MESSAGE_LENGTH:
-        return message
-    more = len(message) - MAX_MESSAGE_LENGTH
-    return f"{message[:MAX_MESSAGE_LENGTH]}... ({more} more characters)"
-
-
-def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, int | None, Any]:
-    """(decoded body, message, code, metadata) from an error body of any shape."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    decoded: object = body
-    if isinstance(body, str):
-        try:
-            decoded = _decode_json_error(body) if body.strip() else None
-        except ValueError:
-            text = body.strip()
-            return body, (text[:_MAX_BODY_IN_MESSAGE] or None), None, None
-    message = code = metadata = None
-    if isinstance(decoded, Mapping):
-        err = decoded.get("error")
-        if isinstance(err, Mapping):
-            raw_message, raw_code = err.get("message"), err.get("code")
-            message = raw_message if isinstance(raw_message, str) and raw_message else None
-            is_int = isinstance(raw_code, int) and not isinstance(raw_code, bool)
-            code = raw_code if is_int else None
-            metadata = err.get("metadata") if isinstance(err.get("metadata"), Mapping) else None
-        elif isinstance(err, str) and err:
-            message = err
-        elif isinstance(decoded.get("message"), str):
-            message = decoded["message"]
-    if message is None and decoded is not None:
-        message = json.dumps(decoded)[:_MAX_BODY_IN_MESSAGE]
-    return decoded, message, code, metadata
-
-
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -546,9 +469,9 @@ def error_from_response(
     >>> error_from_response(502, {}, b"Bad Gateway").code is None  # no error.code sent
     True
     """
-    decoded, message, code, metadata = _decode_error_body(body)
+    decoded, message, code, metadata = decode_error_body(body)
     cls = status_error_class(status)
-    message = _cut(message) if message else f"HTTP {status}"
+    message = cut_message(message) if message else f"HTTP {status}"
     common: dict[str, Any] = {
         "status_code": status,
         "code": code,

@@ -12,6 +12,7 @@ import pytest
 
 import asyncbyok
 from asyncbyok import errors as e
+from asyncbyok._error_body import MAX_MESSAGE_LENGTH
 from asyncbyok._headers import find_request_id, parse_retry_after
 from asyncbyok.errors import error_from_response
 
@@ -224,9 +225,9 @@ def test_an_error_body_nested_a_little_is_decoded() -> None:
 def test_a_long_error_message_is_cut_and_says_how_much_more() -> None:
     body = json.dumps({"error": {"code": 400, "message": "m" * 2_000_000}}).encode()
     err = error_from_response(400, {}, body, method="GET", url="https://x/api/v1/byok")
-    more = 2_000_000 - e.MAX_MESSAGE_LENGTH
-    assert err.message == "m" * e.MAX_MESSAGE_LENGTH + f"... ({more} more characters)"
-    assert len(str(err)) < e.MAX_MESSAGE_LENGTH + 100
+    more = 2_000_000 - MAX_MESSAGE_LENGTH
+    assert err.message == "m" * MAX_MESSAGE_LENGTH + f"... ({more} more characters)"
+    assert len(str(err)) < MAX_MESSAGE_LENGTH + 100
     assert err.body["error"]["message"] == "m" * 2_000_000  # type: ignore[index]  # all kept
 
 
