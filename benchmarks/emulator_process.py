@@ -105,7 +105,7 @@ class EmulatorProcess:
             env=subprocess_env(),
         )
         assert self._proc.stdout is not None
-        from asyncbyok.emulator.__main__ import printed_values
+        from asyncbyok.emulator.printed import printed_values
 
         printed: dict[str, str] = {}
         wanted = {"base_url", "management_key", "control_url"}

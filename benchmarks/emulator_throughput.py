@@ -24,7 +24,7 @@ def start_emulator() -> tuple[subprocess.Popen[str], str, str]:
     command = [sys.executable, "-m", "asyncbyok.emulator", "--port", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    from asyncbyok.emulator.__main__ import printed_values
+    from asyncbyok.emulator.printed import printed_values
 
     printed: dict[str, str] = {}
     while not {"base_url", "management_key"} <= printed.keys():

@@ -9,7 +9,8 @@
 
 The first line is for pasting into another shell (``Client()`` and the command read both
 variables); the others are comments there. ``--json`` prints one JSON object instead,
-``--log-requests`` a line per request on stderr.
+``--log-requests`` a line per request on stderr. A program that starts it reads those
+lines back with ``asyncbyok.emulator.printed.printed_values``.
 
 It is the ``asyncbyok emulator`` command (``asyncbyok.cli.emulator``, which needs the
 ``cli`` extra for click), with the same options: ``--port 0`` takes a free port (the
@@ -23,62 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shlex
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV
+from .printed import describe, shell_lines
 from .server import Emulator
 
-__all__ = ["main", "printed_values", "serve", "shell_lines"]
-
-
-def _describe(emulator: Emulator) -> dict[str, str]:
-    info = {"base_url": emulator.base_url, "management_key": emulator.management_key}
-    if emulator.api_keys:
-        info["api_key"] = emulator.api_key
-    info["default_workspace_id"] = emulator.default_workspace_id
-    return info
-
-
-def shell_lines(info: dict[str, str]) -> list[str]:
-    """What :func:`serve` prints without ``--json``: an ``export`` line to paste into a
-    shell, then the rest as shell comments (so that pasting it all is harmless too)."""
-    export = (
-        f"export {BASE_URL_ENV}={shlex.quote(info['base_url'])} "
-        f"{API_KEY_ENV}={shlex.quote(info['management_key'])}"
-    )
-    lines = [export]
-    if "api_key" in info:
-        lines.append(f"# api_key (not a management key: answered 403): {info['api_key']}")
-    lines.append(f"# default_workspace_id: {info['default_workspace_id']}")
-    return lines
-
-
-_EXPORTED = {BASE_URL_ENV: "base_url", API_KEY_ENV: "management_key"}
-
-
-def printed_values(line: str) -> dict[str, str]:
-    """The values in one line that :func:`serve` printed, by name: ``base_url`` and
-    ``management_key`` from the ``export`` line, ``api_key`` and ``default_workspace_id``
-    from the comments (any other ``name: value`` line as it is). For programs that start
-    ``asyncbyok emulator`` and read where it listens::
-
-        >>> printed_values("export OPENROUTER_BASE_URL=http://127.0.0.1:8080/api/v1 "
-        ...                "OPENROUTER_API_KEY=mk")
-        {'base_url': 'http://127.0.0.1:8080/api/v1', 'management_key': 'mk'}
-        >>> printed_values("# api_key (not a management key: answered 403): k2")
-        {'api_key': 'k2'}
-    """
-    if line.startswith("export "):
-        words = shlex.split(line)[1:]
-        pairs = (word.partition("=") for word in words)
-        return {_EXPORTED.get(name, name): value for name, _, value in pairs}
-    name, _, value = line.strip().lstrip("# ").rpartition(": ")
-    name = name.split(" (", 1)[0]  # "api_key (not a management key: answered 403)"
-    return {name: value} if name else {}
+__all__ = ["main", "serve"]
 
 
 async def serve(
@@ -90,17 +44,17 @@ async def serve(
 ) -> None:
     """Run *emulator*, print where it is, and serve until *stop* is set or SIGINT/SIGTERM.
 
-    What it prints is :func:`shell_lines`: ``export OPENROUTER_BASE_URL=...
-    OPENROUTER_API_KEY=...``, then ``api_key`` and ``default_workspace_id`` as comments;
-    or with *json_output*, one JSON object of ``base_url``, ``management_key``,
-    ``api_key`` and ``default_workspace_id``.
+    What it prints is ``shell_lines()`` of ``asyncbyok.emulator.printed``: ``export
+    OPENROUTER_BASE_URL=... OPENROUTER_API_KEY=...``, then ``api_key`` and
+    ``default_workspace_id`` as comments; or with *json_output*, one JSON object of
+    ``base_url``, ``management_key``, ``api_key`` and ``default_workspace_id``.
     """
     out = out or sys.stdout
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     async with emulator:
-        info = _describe(emulator)
+        info = describe(emulator)
         if json_output:
             print(json.dumps(info, indent=2), file=out)
         else:

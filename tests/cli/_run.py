@@ -17,7 +17,7 @@ import attrs
 from click.testing import CliRunner
 
 from asyncbyok.cli import main
-from asyncbyok.emulator.__main__ import printed_values
+from asyncbyok.emulator.printed import printed_values
 
 _SCRIPT = Path(sys.executable).with_name("asyncbyok")
 

@@ -24,6 +24,7 @@ from asyncbyok.emulator import FaultConfig, Faults, RateLimit
 from asyncbyok.emulator import __main__ as emulator_main
 from asyncbyok.emulator.__main__ import serve
 from asyncbyok.emulator.context import API_VERSIONS
+from asyncbyok.emulator.printed import shell_lines
 from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS
 from asyncbyok.emulator.replies import TIMESTAMP_STYLES
 
@@ -144,7 +145,7 @@ def test_what_serve_prints_can_be_pasted_into_a_shell() -> None:
     }
     script = "\n".join(
         [
-            *emulator_main.shell_lines(info),
+            *shell_lines(info),
             'printf "%s|%s" "$OPENROUTER_BASE_URL" "$OPENROUTER_API_KEY"',
         ]
     )
