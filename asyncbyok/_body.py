@@ -1,11 +1,10 @@
 """Reading a response body within ``Limits.max_response_size``.
 
-aiohttp decompresses gzip and deflate as the body streams in, a little at a time (since
-3.13.3 it never inflates more than a bounded amount per chunk received), and
-``response.read()`` would keep all of it. Here the body is read a chunk at a time and the
-decompressed bytes counted, so a 1 MB gzip bomb that would expand to 1 GiB, or a body
-that never ends, stops once the limit is passed. A ``Content-Length`` over the limit is
-refused before anything is read.
+aiohttp decompresses gzip and deflate as the body streams in, a bounded amount at a time
+(since 3.14; asyncbyok requires 3.14.1), and ``response.read()`` would keep all of it.
+Here the body is read a chunk at a time and the decompressed bytes counted, so a 1 MB
+gzip bomb that would expand to 1 GiB, or a body that never ends, stops once the limit is
+passed. A ``Content-Length`` over the limit is refused before anything is read.
 """
 
 from __future__ import annotations
