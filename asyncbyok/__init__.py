@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         UnreadableStateError,
         ValidationError,
     )
@@ -96,6 +97,7 @@ _HOMES: dict[str, str] = {
     "PermissionDeniedError": "errors",
     "ProviderSlug": "models",
     "RateLimitError": "errors",
+    "ResponseTooLargeError": "errors",
     "UnreadableStateError": "errors",
     "RawBYOKResource": "resources",
     "Reconciliation": "retry",
@@ -151,6 +153,7 @@ __all__ = [
     "RawBYOKResource",
     "Reconciliation",
     "RequestField",
+    "ResponseTooLargeError",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",

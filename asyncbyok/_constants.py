@@ -17,6 +17,11 @@ DEFAULT_TOTAL_TIMEOUT = 60.0
 # Connections: the client never opens more than this many at once, and queues the rest.
 DEFAULT_MAX_CONNECTIONS = 64
 
+# The largest response body read, counted after decompression. A full page of 100
+# credentials is about 100 KB: 16 MiB leaves room for anything the API sends, while a
+# hostile or broken server (a gzip bomb, an endless body) costs at most this much memory.
+DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+
 # Retries: bounded by attempts AND by time, never "an hour of retries on a 5xx".
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_DEADLINE = 60.0  # seconds from the first attempt; no retry would start later

@@ -175,12 +175,13 @@ class Client:
             raise AsyncBYOKError(
                 f"no API key: pass api_key=... or set {API_KEY_ENV} (a management key)"
             )
+        self._api_key = api_key
+        del api_key  # an error raised below keeps this frame: its locals must not hold the key
         base_url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = sansio.check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._api_key = api_key
         self._app = (app_url, app_title, dict(default_headers or {}))
         self._headers = sansio.build_headers(
-            api_key, app_url=app_url, app_title=app_title, extra=default_headers
+            self._api_key, app_url=app_url, app_title=app_title, extra=default_headers
         )
         self.timeout = Timeout() if timeout is UNSET else Timeout.coerce(timeout)
         policy = RetryPolicy() if retry is UNSET else retry
@@ -193,7 +194,7 @@ class Client:
         self._owner = _shared is None
         if _shared is None:
             if shared_limit is not None:
-                shared_limit.bind(self.base_url, api_key)
+                shared_limit.bind(self.base_url, self._api_key)
             _shared = _Shared(Transport(limits=limits, session=session), Flow(shared=shared_limit))
         self._shared = _shared
         self.byok = BYOKResource(self)

@@ -9,6 +9,7 @@ import attrs
 from ._constants import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
 )
@@ -83,11 +84,27 @@ class Timeout:
         return cls(value)
 
 
+def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Limits.{attribute.name} must be a positive integer, not {value!r}")
+
+
 @attrs.frozen
 class Limits:
-    """Connection limits. Requests beyond ``max_connections`` wait for a free slot."""
+    """What one client may hold at once.
+
+    - ``max_connections``: connections open at once; requests beyond it wait for a slot;
+    - ``keepalive_timeout``: seconds an idle connection is kept for reuse;
+    - ``max_response_size``: the largest response body read, in bytes, counted after
+      decompression (16 MiB by default). A longer body, or a ``Content-Length`` over it,
+      raises :class:`~asyncbyok.errors.ResponseTooLargeError` once that much was read,
+      so a broken or hostile server (a gzip bomb, an endless body) can't exhaust memory::
+
+        Limits(max_response_size=64 * 1024 * 1024)  # 64 MiB
+    """
 
     max_connections: int = attrs.field(
         default=DEFAULT_MAX_CONNECTIONS, validator=attrs.validators.ge(1)
     )
     keepalive_timeout: float = 15.0
+    max_response_size: int = attrs.field(default=DEFAULT_MAX_RESPONSE_SIZE, validator=_positive_int)

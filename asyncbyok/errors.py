@@ -20,7 +20,8 @@ The tree::
         │   └── InternalServerError           5xx
         ├── APIConnectionError                no response: refused, reset, DNS, TLS ...
         │   └── APITimeoutError               no response in time
-        └── APIResponseValidationError        a 2xx whose body is not what the API documents
+        ├── APIResponseValidationError        a 2xx whose body is not what the API documents
+        └── ResponseTooLargeError             a body over Limits.max_response_size (not retried)
 
 A client without an API key raises :class:`AsyncBYOKError` itself.
 
@@ -30,17 +31,23 @@ JSON, or JSON of another shape, still yields the class chosen by the status code
 start of the body as its message.
 
 Nothing here ever holds a management key or a raw provider key: requests are not kept on
-exceptions, only the method and the URL (which carries neither).
+exceptions, only the method and the URL (which carries neither). The aiohttp exception an
+:class:`APIConnectionError` is chained to has been scrubbed of them first
+(``asyncbyok._scrub``). Messages taken from a response are cut to
+``MAX_MESSAGE_LENGTH`` characters (``asyncbyok._error_body``).
+
+Every exception here survives :mod:`pickle` (``multiprocessing``, process pools) with its
+message and attributes; its ``__cause__`` and traceback stay behind, as for any exception.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._error_body import cut_message, decode_error_body
 from ._headers import find_request_id, parse_retry_after
 
 if TYPE_CHECKING:
@@ -65,17 +72,30 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnreadableStateError",
     "ValidationError",
     "error_from_response",
     "status_error_class",
 ]
 
-_MAX_BODY_IN_MESSAGE = 200
+
+def _rebuild(cls: type[AsyncBYOKError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an :class:`AsyncBYOKError` without calling its ``__init__``."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class AsyncBYOKError(Exception):
     """Base class of every exception raised by asyncbyok."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*self.args) when unpickling, which fails for
+        # keyword-only arguments (TypeError) and garbles any __init__ that builds its
+        # message from other arguments (ValidationError). Rebuild from the state instead.
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
 
 
 @attrs.frozen
@@ -90,7 +110,8 @@ class FieldError:
 
 
 class ValidationError(AsyncBYOKError, ValueError):
-    """Input that the API would refuse, caught before anything was sent.
+    """Input that the API would refuse, or a setting the client can't use (``base_url``),
+    caught before anything was sent.
 
     ``errors`` lists every bad field, each with its path, so one round of fixes is enough::
 
@@ -344,6 +365,46 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, method=method, url=url, request_sent=request_sent)
 
 
+class ResponseTooLargeError(APIError):
+    """A response body over ``Limits.max_response_size`` bytes: reading stopped there.
+
+    The limit counts bytes after decompression, so a small compressed body that expands
+    without end (a "gzip bomb") stops at the limit too; a ``Content-Length`` over it is
+    refused before the body is read. ``limit`` is the limit, ``received`` the bytes read
+    (or announced by ``Content-Length``) when reading stopped, ``status_code`` (also
+    ``status``) the response's status.
+
+    Not retried: a server that sent a body this large will most likely send it again.
+    For a create, the credential may exist; look it up before creating again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        received: int,
+        status_code: int,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+        self.received = received
+        self.status_code = status_code
+        self.request_id = request_id
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: the same as ``status_code``, under its older name."""
+        return self.status_code
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method and self.url else ""
+        return f"{self.message}{where}"
+
+
 class APIResponseValidationError(APIError):
     """A success status whose body is not the documented shape.
 
@@ -391,35 +452,6 @@ def status_error_class(status: int) -> type[APIStatusError]:
     return APIStatusError
 
 
-def _decode_error_body(body: bytes | str | object) -> tuple[object, str | None, int | None, Any]:
-    """(decoded body, message, code, metadata) from an error body of any shape."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    decoded: object = body
-    if isinstance(body, str):
-        try:
-            decoded = json.loads(body) if body.strip() else None
-        except ValueError:
-            text = body.strip()
-            return body, (text[:_MAX_BODY_IN_MESSAGE] or None), None, None
-    message = code = metadata = None
-    if isinstance(decoded, Mapping):
-        err = decoded.get("error")
-        if isinstance(err, Mapping):
-            raw_message, raw_code = err.get("message"), err.get("code")
-            message = raw_message if isinstance(raw_message, str) and raw_message else None
-            is_int = isinstance(raw_code, int) and not isinstance(raw_code, bool)
-            code = raw_code if is_int else None
-            metadata = err.get("metadata") if isinstance(err.get("metadata"), Mapping) else None
-        elif isinstance(err, str) and err:
-            message = err
-        elif isinstance(decoded.get("message"), str):
-            message = decoded["message"]
-    if message is None and decoded is not None:
-        message = json.dumps(decoded)[:_MAX_BODY_IN_MESSAGE]
-    return decoded, message, code, metadata
-
-
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -437,9 +469,9 @@ def error_from_response(
     >>> error_from_response(502, {}, b"Bad Gateway").code is None  # no error.code sent
     True
     """
-    decoded, message, code, metadata = _decode_error_body(body)
+    decoded, message, code, metadata = decode_error_body(body)
     cls = status_error_class(status)
-    message = message or f"HTTP {status}"
+    message = cut_message(message) if message else f"HTTP {status}"
     common: dict[str, Any] = {
         "status_code": status,
         "code": code,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -44,6 +45,7 @@ T = TypeVar("T")
 
 USER_AGENT = f"asyncbyok/{__version__}"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,9}")
 
 
 @attrs.frozen(repr=False)
@@ -71,19 +73,50 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+def _base_url_error(message: str) -> ValidationError:
+    return ValidationError([FieldError("base_url", message)], subject="Client")
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
     """The base URL without a trailing slash; refuses ``http://`` beyond loopback.
 
     The management key is a bearer token: over plain HTTP anyone on the path can read it.
     Loopback (the emulator, a local proxy) is allowed; elsewhere pass
-    ``allow_insecure_http=True`` to accept the risk explicitly.
+    ``allow_insecure_http=True`` to accept the risk explicitly
+    (:class:`~asyncbyok.errors.InsecureURLError` otherwise).
+
+    A URL that is not one the client can use raises
+    :class:`~asyncbyok.errors.ValidationError` naming ``base_url``, and never quotes it:
+    a scheme other than http(s), no host, or a user name and password
+    (``https://user:pass@host``), which the client would not send anyway (it
+    authenticates with its API key) and which would otherwise show in ``repr(client)``.
     """
-    parsed = urllib.parse.urlsplit(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InsecureURLError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
-    if parsed.scheme == "http" and not allow_insecure_http and not is_loopback(parsed.hostname):
+    if not isinstance(base_url, str):
+        raise _base_url_error(f"must be a string, not {type(base_url).__name__}")
+    try:
+        parsed = urllib.parse.urlsplit(base_url)
+        hostname, userinfo = parsed.hostname, "@" in parsed.netloc
+    except ValueError:  # an unbalanced "[" in the host, a port that is no number ...
+        raise _base_url_error("is not a valid URL") from None
+    if parsed.scheme not in ("http", "https"):
+        # The scheme is named only when it looks like one: base_url may be a pasted key.
+        scheme = parsed.scheme if _SCHEME.fullmatch(parsed.scheme) else ""
+        got = f", not {scheme}://" if scheme else ""
+        raise _base_url_error(f"must start with https:// (or http:// for loopback){got}")
+    if userinfo:
+        raise _base_url_error(
+            "must not hold a user name or password (user:pass@host): the client "
+            "authenticates with its API key; remove them from the URL"
+        )
+    if not hostname:
+        raise _base_url_error(f"must name a host, as in {parsed.scheme}://openrouter.ai/api/v1")
+    try:
+        parsed.port  # noqa: B018 - read for its check: a number from 0 to 65535
+    except ValueError:
+        raise _base_url_error("has a port that is not a number from 0 to 65535") from None
+    if parsed.scheme == "http" and not allow_insecure_http and not is_loopback(hostname):
         raise InsecureURLError(
-            f"refusing to send the management key over plain http to {parsed.hostname}: "
+            f"refusing to send the management key over plain http to {hostname}: "
             "use https, or pass allow_insecure_http=True"
         )
     return base_url.rstrip("/")

@@ -4,7 +4,10 @@ error translation.
 :class:`Transport` sends an :class:`~asyncbyok.sansio.HTTPRequest` and returns a
 :class:`RawResponse`; what the bytes mean is for :mod:`asyncbyok.sansio`. Every aiohttp
 and asyncio failure becomes :class:`~asyncbyok.errors.APIConnectionError` or
-:class:`~asyncbyok.errors.APITimeoutError` in :func:`translate_error`, and nowhere else.
+:class:`~asyncbyok.errors.APITimeoutError` in :func:`translate_error`, and nowhere else,
+chained to aiohttp's exception once that is scrubbed of the request's secrets
+(``asyncbyok._scrub``). Bodies are read within ``Limits.max_response_size``
+(``asyncbyok._body``).
 
 aiohttp is imported when a transport is made (with its client), not with this module:
 ``import asyncbyok`` stays quick for programs (and the command's ``--help``) that never
@@ -31,8 +34,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._body import read_body
+from ._scrub import redact, redact_response, request_secrets, scrub_chain
 from .config import Limits, Timeout
-from .errors import APIConnectionError, APITimeoutError, ClientClosedError, EventLoopError
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncBYOKError,
+    ClientClosedError,
+    EventLoopError,
+)
 from .sansio import HTTPRequest
 
 if TYPE_CHECKING:
@@ -68,7 +79,9 @@ def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionEr
     """The asyncbyok error for an aiohttp/asyncio failure while sending *request*.
 
     ``request_sent`` is False only where the request certainly never reached the server
-    (the connection could not be made), which tells a create it may safely resend.
+    (the connection could not be made), which tells a create it may safely resend. The
+    message names aiohttp's exception and quotes its message, with the request's secrets
+    redacted (a malformed answer may echo them).
     """
     import aiohttp
 
@@ -83,8 +96,28 @@ def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionEr
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         message = "Server disconnected without a response."
         return APIConnectionError(message, method=method, url=url)
-    message = f"Connection error: {type(exc).__name__}: {exc}"
+    message = redact(
+        f"Connection error: {type(exc).__name__}: {exc}", request_secrets(request.headers)
+    )
     return APIConnectionError(message, method=method, url=url)
+
+
+def _failure(exc: BaseException, request: HTTPRequest, *, closed: bool) -> AsyncBYOKError:
+    """The error to raise for aiohttp's *exc*, chained to *exc* scrubbed of secrets.
+
+    Raise it outside the ``except`` block that caught *exc*, so that ``__context__`` is
+    not set behind ``__cause__``'s back (to *exc* itself, should it have been replaced).
+    """
+    cause = scrub_chain(exc, request_secrets(request.headers))
+    if closed:
+        error: AsyncBYOKError = ClientClosedError(
+            "the client was closed while this call was in flight"
+        )
+    else:
+        error = translate_error(exc, request)
+    error.__cause__ = cause
+    error.__suppress_context__ = True
+    return error
 
 
 class _LoopState:
@@ -338,13 +371,14 @@ class Transport:
                     timeout=client_timeout,
                     allow_redirects=False,
                 ) as response:
-                    body = await response.read()
-                    return RawResponse(
-                        response.status,
+                    limit = self.limits.max_response_size
+                    body = await read_body(response, limit, method=request.method, url=request.url)
+                    headers, body = redact_response(
                         response.headers,  # case-insensitive, and valid after release
                         body,
-                        time.monotonic() - started,
+                        request_secrets(request.headers),
                     )
+                    return RawResponse(response.status, headers, body, time.monotonic() - started)
         except asyncio.CancelledError:
             if task is not None and _cut_by_close(state, task):
                 raise ClientClosedError(
@@ -352,14 +386,11 @@ class Transport:
                 ) from None
             raise
         except self._failures as exc:
-            if self._closed:
-                raise ClientClosedError(
-                    "the client was closed while this call was in flight"
-                ) from exc
-            raise translate_error(exc, request) from exc
+            failure = _failure(exc, request, closed=self._closed)
         finally:
             if task is not None:
                 _leave(state, task)
+        raise failure  # here, not in the except block: see _failure
 
     # -- closing ----------------------------------------------------------------------
 

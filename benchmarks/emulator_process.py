@@ -110,6 +110,8 @@ class EmulatorProcess:
             env=subprocess_env(),
         )
         assert self._proc.stdout is not None
+        from asyncbyok.emulator.printed import printed_values
+
         printed: dict[str, str] = {}
         wanted = {"base_url", "management_key", "control_url"}
         while not wanted <= printed.keys():
@@ -117,8 +119,7 @@ class EmulatorProcess:
             if not line:
                 status = self._proc.wait(timeout=self.start_timeout)
                 raise RuntimeError(f"the emulator exited with status {status}: {self.stderr()}")
-            name, _, value = line.strip().partition(": ")
-            printed[name] = value
+            printed.update(printed_values(line))
         self.base_url = printed["base_url"]
         self.management_key = printed["management_key"]
         self.control_url = printed["control_url"]

@@ -24,13 +24,14 @@ def start_emulator() -> tuple[subprocess.Popen[str], str, str]:
     command = [sys.executable, "-m", "asyncbyok.emulator", "--port", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
+    from asyncbyok.emulator.printed import printed_values
+
     printed: dict[str, str] = {}
     while not {"base_url", "management_key"} <= printed.keys():
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the emulator exited early with status {proc.wait()}")
-        name, _, value = line.strip().partition(": ")
-        printed[name] = value
+        printed.update(printed_values(line))
     return proc, printed["base_url"], printed["management_key"]
 
 

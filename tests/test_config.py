@@ -69,3 +69,15 @@ def test_limits() -> None:
     assert Limits().max_connections == 64
     with pytest.raises(ValueError, match="max_connections"):
         Limits(max_connections=0)
+
+
+def test_the_response_size_limit() -> None:
+    assert Limits().max_response_size == 16 * 1024 * 1024
+    assert Limits(max_response_size=1).max_response_size == 1
+    for bad in (0, -1, 1.5, True, "16M"):
+        with pytest.raises(ValueError, match=r"Limits\.max_response_size must be a positive"):
+            Limits(max_response_size=bad)  # type: ignore[arg-type]
+    client = asyncbyok.Client(
+        api_key="k", base_url="http://127.0.0.1:1", limits=Limits(max_response_size=5)
+    )
+    assert client.with_options(timeout=1)._shared.transport.limits.max_response_size == 5

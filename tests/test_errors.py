@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import pickle
 import time
 
 import pytest
 
 import asyncbyok
 from asyncbyok import errors as e
+from asyncbyok._error_body import MAX_MESSAGE_LENGTH
 from asyncbyok._headers import find_request_id, parse_retry_after
 from asyncbyok.errors import error_from_response
 
@@ -144,6 +146,7 @@ TREE = {
     "APIConnectionError": ("APIError", None),
     "APITimeoutError": ("APIConnectionError", None),
     "APIResponseValidationError": ("APIError", None),
+    "ResponseTooLargeError": ("APIError", None),
 }
 
 
@@ -192,3 +195,125 @@ def test_duplicate_name_error_lists_the_credentials() -> None:
     assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001" in str(err)
     assert "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0002" in str(err)
     assert "2 openai credentials are named 'prod'" in str(err)
+
+
+# -- hostile error bodies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # past the interpreter's recursion limit
+        b'{"error": {"message": "x", "metadata": {"a": ' + b"[" * 900 + b"]" * 900 + b"}}}",
+    ],
+)
+def test_an_error_body_nested_too_deep_is_kept_as_text(body: bytes) -> None:
+    err = error_from_response(500, {}, body)  # was: RecursionError for the first
+    assert type(err) is e.InternalServerError
+    assert err.body == body.decode()
+    assert err.message == body.decode()[:200]
+    assert pickle.loads(pickle.dumps(err)).body == err.body  # no RecursionError either
+    repr(err.body)
+
+
+def test_an_error_body_nested_a_little_is_decoded() -> None:
+    body = {"error": {"message": "x", "metadata": {"a": [[[[1]]]]}}}
+    err = error_from_response(400, {}, json.dumps(body).encode())
+    assert (err.message, err.metadata, err.body) == ("x", {"a": [[[[1]]]]}, body)
+
+
+def test_a_long_error_message_is_cut_and_says_how_much_more() -> None:
+    body = json.dumps({"error": {"code": 400, "message": "m" * 2_000_000}}).encode()
+    err = error_from_response(400, {}, body, method="GET", url="https://x/api/v1/byok")
+    more = 2_000_000 - MAX_MESSAGE_LENGTH
+    assert err.message == "m" * MAX_MESSAGE_LENGTH + f"... ({more} more characters)"
+    assert len(str(err)) < MAX_MESSAGE_LENGTH + 100
+    assert err.body["error"]["message"] == "m" * 2_000_000  # type: ignore[index]  # all kept
+
+
+# -- pickling (multiprocessing, process pools) -----------------------------------------
+
+_URL = "https://openrouter.ai/api/v1/byok"
+
+
+def _keys() -> list[asyncbyok.BYOKKey]:
+    return [
+        asyncbyok.BYOKKey(
+            id=f"0b7f3a52-1c1e-4d55-9a57-6b0f5e1a000{i}",
+            provider="openai",
+            name="prod",
+            label="sk-...AbCd",
+            workspace_id="550e8400-e29b-41d4-a716-446655440000",
+            created_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        )
+        for i in (1, 2)
+    ]
+
+
+def _status(status: int, headers: dict[str, str] | None = None) -> e.APIStatusError:
+    body = {"error": {"code": status, "message": "boom", "metadata": {"why": "x"}}}
+    headers = {"X-Request-Id": "req_1", **(headers or {})}
+    return error_from_response(status, headers, json.dumps(body).encode(), method="GET", url=_URL)
+
+
+def _samples() -> dict[str, BaseException]:
+    """One of each exception of the tree, with every attribute set."""
+    rate_limited = _status(429, {"Retry-After": "2"})
+    rate_limited.sent_early = True  # type: ignore[attr-defined]
+    where = {"method": "POST", "url": _URL}
+    return {
+        "AsyncBYOKError": e.AsyncBYOKError("no API key: pass api_key=..."),
+        "ValidationError": e.ValidationError(
+            [e.FieldError("key", "must not be empty"), e.FieldError("name", "too long")],
+            subject="CreateBYOKKeyRequest",
+        ),
+        "InsecureURLError": e.InsecureURLError("refusing to send the management key ..."),
+        "DuplicateNameError": e.DuplicateNameError(
+            name="prod", provider="openai", workspace_id=_keys()[0].workspace_id, keys=_keys()
+        ),
+        "UnreadableStateError": e.UnreadableStateError(
+            "openai",
+            None,
+            [asyncbyok.UndecodableItem(index=3, raw={"id": "x", "disabled": "no"}, error="bad")],
+        ),
+        "ClientClosedError": e.ClientClosedError("the client is closed"),
+        "EventLoopError": e.EventLoopError("in use by another event loop"),
+        "APIError": e.APIError("odd", **where),
+        "APIStatusError": _status(418),
+        "BadRequestError": _status(400),
+        "AuthenticationError": _status(401),
+        "PermissionDeniedError": _status(403),
+        "NotFoundError": _status(404),
+        "ConflictError": _status(409),
+        "RateLimitError": rate_limited,
+        "InternalServerError": _status(503),
+        "APIConnectionError": e.APIConnectionError("Cannot connect", request_sent=False, **where),
+        "APITimeoutError": e.APITimeoutError(**where),
+        "APIResponseValidationError": e.APIResponseValidationError(
+            "unexpected body", status_code=200, body="[]", request_id="req_2", **where
+        ),
+        "ResponseTooLargeError": e.ResponseTooLargeError(
+            "too large", limit=16, received=17, status_code=200, request_id="req_3", **where
+        ),
+    }
+
+
+def test_every_exception_of_the_tree_has_a_pickling_sample() -> None:
+    assert set(_samples()) == {*TREE, "AsyncBYOKError"}
+
+
+@pytest.mark.parametrize("name", sorted({*TREE, "AsyncBYOKError"}))
+def test_every_exception_survives_pickling(name: str) -> None:
+    """Was: TypeError on unpickling (keyword-only arguments), or a garbled message."""
+    original = _samples()[name]
+    if isinstance(original, e.APIError):
+        original.attempts = 3  # set after the fact, by the retry loop: kept too
+    copy = pickle.loads(pickle.dumps(original))
+    assert type(copy) is type(original)
+    assert str(copy) == str(original)
+    assert repr(copy) == repr(original)
+    assert copy.args == original.args
+    assert vars(copy) == vars(original)
+    for name in ("status", "paths"):  # properties computed from the state
+        if hasattr(original, name):
+            assert getattr(copy, name) == getattr(original, name)

@@ -110,8 +110,8 @@ def test_plain_http_beyond_loopback_is_refused() -> None:
     with pytest.raises(InsecureURLError, match="plain http"):
         check_base_url("http://openrouter.ai/api/v1")
     assert check_base_url("http://10.0.0.5/api/v1", allow_insecure_http=True)
-    with pytest.raises(InsecureURLError):
-        check_base_url("ftp://x")
+    with pytest.raises(ValidationError, match="base_url: must start with https://"):
+        check_base_url("ftp://x")  # not a matter of plain http: of the scheme
 
 
 def test_decode_envelopes() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import traceback
+import threading
 
 import pytest
 
@@ -11,18 +12,34 @@ import asyncbyok
 from asyncbyok import Client, RetryPolicy, Timeout
 from asyncbyok.emulator import Emulator, FaultConfig, Faults, RateLimit
 
+from .canary import exception_leaks, texts_of
+from .hostile.test_modes import EXPECTED as FROM_THE_HOSTILE_SERVER
+
 MANAGEMENT_KEY = "sk-or-v1-mgmt-CANARY-0a1b2c3d4e5f"
 RAW_KEY = "sk-proj-RAWCANARY-9f8e7d6c5b4a"
 ROTATED_KEY = "sk-proj-ROTATEDCANARY-1234abcd"
 SECRETS = (MANAGEMENT_KEY, RAW_KEY, ROTATED_KEY, "CANARY")
 
 
-def _texts(obj: object) -> list[str]:
-    texts = [repr(obj), str(obj)]
-    if isinstance(obj, BaseException):
-        texts.append("".join(traceback.format_exception(obj)))
-        texts.extend(repr(v) for v in vars(obj).values())
-    return texts
+def _texts(obj: object, *, frame_locals: bool = False) -> list[str]:
+    if isinstance(obj, BaseException):  # the whole cause/context chain, frames and all
+        return [text for _, text in texts_of(obj, frame_locals=frame_locals)]
+    return [repr(obj), str(obj)]
+
+
+# The exceptions test_canary_never_leaks provokes, through the emulator.
+FROM_THE_EMULATOR = (
+    "ValidationError",
+    "BadRequestError",
+    "NotFoundError",
+    "ConflictError",
+    "InternalServerError",
+    "RateLimitError",
+    "PermissionDeniedError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "InsecureURLError",
+)
 
 
 async def test_canary_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
@@ -78,26 +95,137 @@ async def test_canary_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     await attempt(_insecure())
 
     kinds = {type(o).__name__ for o in seen}
-    for expected in (
-        "ValidationError",
-        "BadRequestError",
-        "NotFoundError",
-        "ConflictError",
-        "InternalServerError",
-        "RateLimitError",
-        "PermissionDeniedError",
-        "APIConnectionError",
-        "APITimeoutError",
-        "RetryEvent",
-        "InsecureURLError",
-    ):
+    for expected in (*FROM_THE_EMULATOR, "RetryEvent"):
         assert expected in kinds, expected
     haystack = [r.getMessage() for r in caplog.records] + [t for o in seen for t in _texts(o)]
     assert any("retrying" in h for h in haystack)  # DEBUG/INFO logging did capture our lines
     for secret in SECRETS:
         leaks = [h for h in haystack if secret in h]
         assert not leaks, f"{secret!r} leaked: {leaks[0][:300]}"
+    # The management key is in no frame of ours either (a raw key passed as an argument
+    # is, like any argument, a local of the calls it goes through).
+    frames = [t for o in seen for t in _texts(o, frame_locals=True)]
+    assert not [t for t in frames if MANAGEMENT_KEY in t]
 
 
 async def _insecure() -> None:
     Client(api_key=MANAGEMENT_KEY, base_url="http://example.com/api/v1")
+
+
+PASSWORD = "hunter2-CANARY-pw"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://user:{PASSWORD}@127.0.0.1:8080/api/v1",
+        f"https://user:{PASSWORD}@openrouter.ai/api/v1",
+        f"https://{PASSWORD}@openrouter.ai/api/v1",
+        f"https://:{PASSWORD}@openrouter.ai/api/v1",
+    ],
+)
+def test_a_base_url_with_a_password_is_refused_without_showing_it(url: str) -> None:
+    """Was: accepted; repr(client) showed the password and every request failed with a
+    bare ValueError from aiohttp."""
+    with pytest.raises(asyncbyok.ValidationError) as caught:
+        Client(api_key=MANAGEMENT_KEY, base_url=url, allow_insecure_http=True)
+    assert caught.value.paths == ["base_url"]
+    assert "user name or password" in str(caught.value)
+    # The URL is an argument: a local of the calls it went through, as any argument is.
+    assert not exception_leaks(caught.value, [PASSWORD], frame_locals=False)
+    assert not exception_leaks(caught.value, [MANAGEMENT_KEY])
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://openrouter.ai/api/v1", "must start with https:// (or http:// for loopback), "
+         "not ftp://"),
+        (MANAGEMENT_KEY, "must start with https:// (or http:// for loopback)"),
+        ("https:///api/v1", "must name a host"),
+        ("https://[::1/api/v1", "is not a valid URL"),
+        ("https://openrouter.ai:99999/api/v1", "has a port that is not a number"),
+    ],
+)  # fmt: skip
+def test_a_base_url_the_client_cannot_use_is_refused_naming_the_field(
+    url: str, message: str
+) -> None:
+    """Was: the ftp URL was refused with the message about plain http (the command's)."""
+    with pytest.raises(asyncbyok.ValidationError) as caught:
+        Client(api_key=MANAGEMENT_KEY, base_url=url)
+    assert str(caught.value).startswith(f"1 invalid field in Client\n  base_url: {message}")
+    # Not quoted: a base_url may be a key pasted in the wrong place (the second case).
+    assert not exception_leaks(caught.value, [MANAGEMENT_KEY], frame_locals=False)
+
+
+async def _raised(call: object) -> BaseException:
+    try:
+        await call  # type: ignore[misc]
+    except BaseException as exc:
+        return exc
+    raise AssertionError("nothing raised")
+
+
+async def _the_rest_of_the_tree(emu: Emulator) -> list[BaseException]:
+    """The exceptions neither the emulator test nor the hostile server provokes."""
+    raised = []
+    async with Client(api_key=MANAGEMENT_KEY, base_url=emu.base_url) as client:
+        await client.byok.create(provider="openai", key=RAW_KEY, name="twice")
+        await client.byok.create(provider="openai", key=RAW_KEY, name="twice")
+        raised.append(await _raised(client.byok.ensure(provider="openai", name="twice")))
+    raised.append(await _raised(client.byok.list()))  # closed
+    stranger = Client(api_key=f"{MANAGEMENT_KEY}-unknown", base_url=emu.base_url)
+    async with stranger:
+        raised.append(await _raised(stranger.byok.list()))  # 401
+    try:
+        Client(api_key="", base_url=emu.base_url)
+    except asyncbyok.AsyncBYOKError as exc:
+        raised.append(exc)
+    return raised
+
+
+def _event_loop_error(emu: Emulator) -> BaseException:
+    """A client used by two running event loops at once."""
+    client = Client(api_key=MANAGEMENT_KEY, base_url=emu.base_url)
+    bound, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        await client.byok.list()
+        bound.set()
+        await asyncio.to_thread(release.wait, 30)
+
+    thread = threading.Thread(target=asyncio.run, args=(hold(),))
+    thread.start()
+    try:
+        assert bound.wait(30)
+        return asyncio.run(_raised(client.byok.list()))
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def test_every_exception_of_the_tree_is_canary_free() -> None:
+    """With the emulator test and the hostile server's, every class the SDK raises.
+
+    UnreadableStateError is apply's (its items come from a listing, never from a
+    request) and APIError is only ever raised as one of its subclasses: both are
+    checked built by hand, in tests/test_errors.py (pickling).
+    """
+    with Emulator(management_keys=[MANAGEMENT_KEY], api_keys=[]).run_in_thread() as emu:
+        raised = asyncio.run(_the_rest_of_the_tree(emu))
+        raised.append(_event_loop_error(emu))
+    for exc in raised:
+        assert not exception_leaks(exc, [MANAGEMENT_KEY])
+        assert not exception_leaks(exc, [RAW_KEY], frame_locals=False)
+    here = {type(exc).__name__ for exc in raised}
+    assert here == {
+        "DuplicateNameError",
+        "ClientClosedError",
+        "AuthenticationError",
+        "AsyncBYOKError",
+        "EventLoopError",
+    }
+    hostile = {cls.__name__ for cls in FROM_THE_HOSTILE_SERVER.values()}
+    tree = {name for name in asyncbyok.errors.__all__ if name.endswith("Error")}
+    tree -= {"FieldError", "APIError", "UnreadableStateError"}
+    assert tree | {"AsyncBYOKError"} == here | hostile | set(FROM_THE_EMULATOR)

@@ -6,12 +6,20 @@ port), ``--rate`` above 0, fault rates between 0 and 1. A port already in use is
 error with exit status 2. ``--limit-kind`` and ``--retry-after`` choose how the rate limit
 counts and how its 429s say when to come back (:class:`asyncbyok.emulator.RateLimit`).
 
+A ``--host`` beyond loopback (``0.0.0.0``, a LAN address) is refused (exit 2) unless
+``--allow-remote`` is given, and then served with a warning on stderr: the emulator
+speaks plain http and prints its keys, so anyone who can reach that address could use it.
+``--log-requests`` writes one line per request to stderr: method, path, status and
+milliseconds, never a header, a query string or a body.
+
 The choices are written out here so that ``--help`` need not import the emulator (and
 aiohttp); ``tests/emulator/test_main.py`` checks them against the emulator's own.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -62,6 +70,7 @@ def emulator_from_options(
     default_workspace_id: str | None = None,
     timestamp_style: str = "z",
     seed_keys: int = 0,
+    log_requests: bool = False,
 ) -> Emulator:
     """An :class:`~asyncbyok.emulator.Emulator` configured as the command's options say
     (raises ``ValueError`` for a combination it refuses)."""
@@ -96,11 +105,50 @@ def emulator_from_options(
         default_workspace_id=default_workspace_id,
         timestamp_style=timestamp_style,  # type: ignore[arg-type]
         seed_keys=seed_keys,
+        log_requests=log_requests,
     )
 
 
 class _ServeError(click.ClickException):
     exit_code = EXIT_BAD_INPUT
+
+
+def _check_host(host: str, *, allow_remote: bool) -> None:
+    """Refuse a host beyond loopback without ``--allow-remote``; warn with it."""
+    from ..sansio import is_loopback
+
+    if is_loopback(host):
+        return
+    risk = (
+        f"--host {host} is beyond loopback: anyone who can reach it can use the emulator, "
+        "over plain http"
+    )
+    if not allow_remote:
+        raise click.UsageError(f"{risk}; pass --allow-remote to serve there anyway")
+    click.echo(f"Warning: {risk}.", err=True)
+
+
+@contextlib.contextmanager
+def _requests_logged_to_stderr(enabled: bool) -> Iterator[None]:
+    """While serving, show the emulator's request log (one INFO line each) on stderr."""
+    if not enabled:
+        yield
+        return
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("asyncbyok.emulator.requests")
+    saved = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # once, here: not again through a handler the root may have
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.level, log.propagate = saved
 
 
 @click.command("emulator")
@@ -110,7 +158,13 @@ class _ServeError(click.ClickException):
     type=click.IntRange(0, 65535),
     default=8080,
     show_default=True,
-    help="Port (0: any free port; the printed base_url has it).",
+    help="Port (0: any free port; the printed OPENROUTER_BASE_URL has it).",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a --host beyond loopback (0.0.0.0 ...): anyone who can reach it can use "
+    "the emulator, over plain http.",
 )
 @click.option(
     "--management-key",
@@ -204,13 +258,19 @@ class _ServeError(click.ClickException):
 @click.option(
     "--default-workspace-id", metavar="UUID", help="Workspace of requests that name none."
 )
+@click.option(
+    "--log-requests",
+    is_flag=True,
+    help="Log each request to stderr: method, path, status, milliseconds (never a key).",
+)
 @json_option
 @click.pass_context
 def emulator_command(ctx: click.Context, /, **options: Any) -> None:
     """Serve a local BYOK API emulator until Ctrl-C.
 
-    It prints its base_url, management_key, api_key and default_workspace_id, one per
-    line (one JSON document with --json), then serves.
+    It prints a line to paste into another shell, `export OPENROUTER_BASE_URL=...
+    OPENROUTER_API_KEY=...`, then its api_key and default_workspace_id as comments (one
+    JSON document with --json), then serves.
     """
     import asyncio
 
@@ -220,13 +280,16 @@ def emulator_command(ctx: click.Context, /, **options: Any) -> None:
         given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
         if given and options["rate"] is None:
             raise click.UsageError(f"--{name.replace('_', '-')} needs --rate")
+    _check_host(options["host"], allow_remote=options.pop("allow_remote"))
+    log_requests = options["log_requests"]
     try:
         emulator = emulator_from_options(**options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     settings = ctx.ensure_object(Settings)
     try:
-        asyncio.run(serve(emulator, json_output=settings.json))
+        with _requests_logged_to_stderr(log_requests):
+            asyncio.run(serve(emulator, json_output=settings.json))
     except OSError as exc:
         import errno
         import os

@@ -3,10 +3,14 @@
 ::
 
     $ python -m asyncbyok.emulator --port 8080 --rate 200 --burst 20 --fail-rate 0.1 --seed 1
-    base_url: http://127.0.0.1:8080/api/v1
-    management_key: sk-or-v1-mgmt-...
-    api_key: sk-or-v1-...
-    default_workspace_id: 4e1c...
+    export OPENROUTER_BASE_URL=http://127.0.0.1:8080/api/v1 OPENROUTER_API_KEY=emulator-mgmt-...
+    # api_key (not a management key: answered 403): emulator-...
+    # default_workspace_id: 4e1c...
+
+The first line is for pasting into another shell (``Client()`` and the command read both
+variables); the others are comments there. ``--json`` prints one JSON object instead,
+``--log-requests`` a line per request on stderr. A program that starts it reads those
+lines back with ``asyncbyok.emulator.printed.printed_values``.
 
 It is the ``asyncbyok emulator`` command (``asyncbyok.cli.emulator``, which needs the
 ``cli`` extra for click), with the same options: ``--port 0`` takes a free port (the
@@ -25,17 +29,10 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from .printed import describe, shell_lines
 from .server import Emulator
 
 __all__ = ["main", "serve"]
-
-
-def _describe(emulator: Emulator) -> dict[str, str]:
-    info = {"base_url": emulator.base_url, "management_key": emulator.management_key}
-    if emulator.api_keys:
-        info["api_key"] = emulator.api_key
-    info["default_workspace_id"] = emulator.default_workspace_id
-    return info
 
 
 async def serve(
@@ -47,20 +44,22 @@ async def serve(
 ) -> None:
     """Run *emulator*, print where it is, and serve until *stop* is set or SIGINT/SIGTERM.
 
-    What it prints is ``name: value`` lines (``base_url``, ``management_key``, ``api_key``,
-    ``default_workspace_id``), or one JSON object of them with *json_output*.
+    What it prints is ``shell_lines()`` of ``asyncbyok.emulator.printed``: ``export
+    OPENROUTER_BASE_URL=... OPENROUTER_API_KEY=...``, then ``api_key`` and
+    ``default_workspace_id`` as comments; or with *json_output*, one JSON object of
+    ``base_url``, ``management_key``, ``api_key`` and ``default_workspace_id``.
     """
     out = out or sys.stdout
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     async with emulator:
-        info = _describe(emulator)
+        info = describe(emulator)
         if json_output:
             print(json.dumps(info, indent=2), file=out)
         else:
-            for name, value in info.items():
-                print(f"{name}: {value}", file=out)
+            for line in shell_lines(info):
+                print(line, file=out)
         out.flush()
         installed = []
         for sig in signals:

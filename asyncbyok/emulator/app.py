@@ -2,11 +2,13 @@
 
 From the outside in:
 
-1. :func:`envelope_middleware` gives every answer an ``X-Request-Id``, counts it, and
-   turns anything raised into the documented error body. An exception that is not an
+1. :func:`envelope_middleware` gives every answer an ``X-Request-Id``, counts it, logs
+   it (:data:`request_log`, when asked to), and turns anything raised into the documented
+   error body. An exception that is not an
    :class:`~asyncbyok.emulator.replies.ErrorReply` is a bug: it becomes a 500 *and* is
    counted in ``stats.unexpected_errors``, which the fuzz tests keep at 0.
-2. :func:`auth_middleware`: ``Authorization: Bearer <management key>`` or 401/403.
+2. :func:`auth_middleware`: ``Authorization: Bearer <management key>`` or 401/403; only
+   then are the client's identifying headers counted (``stats.client_headers``).
 3. :func:`rate_limit_middleware`: the optional token bucket per management key (429).
 4. :func:`fault_middleware`: the seeded faults of :mod:`asyncbyok.emulator.faults`.
 5. The operation's handler (:mod:`asyncbyok.emulator.handlers`).
@@ -17,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -28,9 +32,12 @@ from .context import CONTEXT, IDENTIFYING_HEADERS, AppContext
 from .faults import FaultKind
 from .replies import ERROR_MESSAGES, ErrorReply, new_request_id
 
-__all__ = ["API_PREFIX", "build_app", "operation_of"]
+__all__ = ["API_PREFIX", "build_app", "loggable_path", "operation_of", "request_log"]
 
 logger = logging.getLogger("asyncbyok.emulator")
+#: One INFO line per request, with ``Emulator(log_requests=True)`` (``asyncbyok emulator
+#: --log-requests`` shows them on stderr).
+request_log = logging.getLogger("asyncbyok.emulator.requests")
 
 API_PREFIX = "/api/v1"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,16 +76,48 @@ def _drop_connection(request: web.Request, *, reset: bool) -> web.Response:
     return _Dropped(status=599)
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,24}")
+
+
+def loggable_path(path: str) -> str:
+    """*path* for a log line: segments that could be a key (long, or of unusual
+    characters) replaced by ``<redacted>``; ids (UUIDs) and route words kept.
+
+    >>> loggable_path("/api/v1/byok/sk-or-v1-0123456789abcdef0123456789")
+    '/api/v1/byok/<redacted>'
+    """
+    segments = path.split("/")
+    kept = [s if not s or _UUID.fullmatch(s) or _PLAIN_SEGMENT.fullmatch(s) else "<redacted>"
+            for s in segments]  # fmt: skip
+    return "/".join(kept)
+
+
+def _log_request(request: web.Request, response: web.StreamResponse, started: float) -> None:
+    """One line: method, path, status, milliseconds. Never a header, a query or a body."""
+    status = "dropped" if isinstance(response, _Dropped) else str(response.status)
+    milliseconds = (time.perf_counter() - started) * 1000
+    path = loggable_path(request.path)
+    request_log.info("%s %s -> %s in %.1f ms", request.method, path, status, milliseconds)
+
+
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id, counting, and the documented error body for everything raised."""
+    """Request id, counting, and the documented error body for everything raised; with
+    ``Emulator(log_requests=True)``, one INFO line per request on :data:`request_log`."""
+    if not request.app[CONTEXT].log_requests:
+        return await _envelope(request, handler)
+    started = time.perf_counter()
+    response = await _envelope(request, handler)
+    _log_request(request, response, started)
+    return response
+
+
+async def _envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     operation = operation_of(request)
     if operation is not None:
         ctx.stats.requests[operation] += 1
-        for name in IDENTIFYING_HEADERS:  # never Authorization: it carries the key
-            if name in request.headers:
-                ctx.stats.client_headers[(name, request.headers[name])] += 1
     response: web.StreamResponse
     try:
         response = await handler(request)
@@ -116,6 +155,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise ErrorReply(403)
     if token not in ctx.management_keys:
         raise ErrorReply(401, "Invalid API key")
+    # Counted once the client is known: anyone can send headers, and what they send would
+    # otherwise be kept (the stats are bounded too, see context.py).
+    if operation_of(request) is not None:
+        for name in IDENTIFYING_HEADERS:  # never Authorization: it carries the key
+            if name in request.headers:
+                ctx.stats.count_client_header(name, request.headers[name])
     return await handler(request)
 
 

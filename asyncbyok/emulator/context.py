@@ -2,6 +2,11 @@
 
 :class:`Stats` and :attr:`AppContext.received` are what tests inspect; they are plain
 Python objects, read from any thread (the emulator only ever adds to them).
+
+Both are bounded, so that a long-running emulator (or a flood of requests) cannot grow
+without end: ``received`` keeps the newest ``DEFAULT_MAX_RECEIVED`` requests, and
+``stats.client_headers`` counts at most ``MAX_CLIENT_HEADER_VALUES`` distinct values,
+from authenticated requests only.
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ from .store import Store
 __all__ = [
     "API_VERSIONS",
     "CONTEXT",
+    "DEFAULT_MAX_RECEIVED",
     "HIDDEN_FIELDS",
+    "MAX_CLIENT_HEADER_VALUES",
     "ApiVersion",
     "AppContext",
+    "ReceivedLog",
     "ReceivedRequest",
     "Stats",
 ]
+
+#: How many requests :attr:`AppContext.received` keeps (the newest).
+DEFAULT_MAX_RECEIVED = 10_000
+
+#: How many distinct ``(header, value)`` pairs :attr:`Stats.client_headers` counts; later
+#: new values are not counted (values already seen still are).
+MAX_CLIENT_HEADER_VALUES = 1_000
 
 ApiVersion = ApiAge
 """Which age of the API to play (``tests/spec/NOTES.md``): ``"newest"``, ``"excerpt"``,
@@ -69,7 +84,14 @@ class Stats:
     rate_limited: int = 0
     unexpected_errors: int = 0
     client_headers: Counter[tuple[str, str]] = attrs.field(factory=Counter)
-    """``(header, value)`` of the identifying headers clients sent (User-Agent, attribution)."""
+    """``(header, value)`` of the identifying headers authenticated clients sent
+    (User-Agent, attribution): at most ``MAX_CLIENT_HEADER_VALUES`` distinct pairs."""
+
+    def count_client_header(self, name: str, value: str) -> None:
+        """Count one identifying header, within ``MAX_CLIENT_HEADER_VALUES`` pairs."""
+        pair = (name, value)
+        if pair in self.client_headers or len(self.client_headers) < MAX_CLIENT_HEADER_VALUES:
+            self.client_headers[pair] += 1
 
     def clear(self) -> None:
         """Back to zero, in place (references held by tests stay valid)."""
@@ -96,6 +118,27 @@ class ReceivedRequest(NamedTuple):
     body: Any
 
 
+class ReceivedLog(list[ReceivedRequest]):
+    """The newest *maxlen* :class:`ReceivedRequest` entries, oldest first: a list that
+    drops its oldest entry when :meth:`append` would make it longer than *maxlen*.
+
+    A list, not a deque, so that tests compare it with lists (``emu.received == [...]``)
+    and slice it, as they always have.
+    """
+
+    def __init__(self, maxlen: int = DEFAULT_MAX_RECEIVED) -> None:
+        if maxlen < 1:
+            raise ValueError(f"maxlen must be at least 1, not {maxlen}")
+        super().__init__()
+        self.maxlen = maxlen
+
+    def append(self, request: ReceivedRequest) -> None:
+        """Add *request*, dropping the oldest entry if there are already *maxlen*."""
+        if len(self) >= self.maxlen:
+            del self[: len(self) - self.maxlen + 1]
+        super().append(request)
+
+
 @attrs.define
 class AppContext:
     """The state one emulator's handlers work on."""
@@ -108,7 +151,8 @@ class AppContext:
     api_version: ApiVersion = "newest"
     timestamp_style: TimestampStyle = "z"
     limiter: RateLimiter | None = None
-    received: list[ReceivedRequest] = attrs.field(factory=list)
+    received: ReceivedLog = attrs.field(factory=ReceivedLog)
+    log_requests: bool = False
 
 
 CONTEXT = web.AppKey("asyncbyok_emulator_context", AppContext)

@@ -24,7 +24,14 @@ from types import TracebackType
 from aiohttp import web
 
 from .app import API_PREFIX, build_app
-from .context import API_VERSIONS, ApiVersion, AppContext, ReceivedRequest, Stats
+from .context import (
+    API_VERSIONS,
+    DEFAULT_MAX_RECEIVED,
+    ApiVersion,
+    AppContext,
+    ReceivedLog,
+    Stats,
+)
 from .faults import FaultConfig, FaultPlan, Faults
 from .ratelimit import RateLimit, RateLimiter
 from .replies import TIMESTAMP_STYLES, TimestampStyle
@@ -38,9 +45,14 @@ per provider (``{"openai": 20_000, "anthropic": 500}``), all in the default work
 
 
 def generate_key(kind: str = "mgmt") -> str:
-    """A random key in OpenRouter's style: ``sk-or-v1-mgmt-<64 hex>`` (``kind=""``: no infix)."""
+    """A random key for the emulator: ``emulator-mgmt-<64 hex>`` (``kind=""``: no infix).
+
+    Deliberately not OpenRouter's ``sk-or-v1-`` format: secret scanners flag that one, and
+    an emulator key in a log, a CI transcript or a committed test must not raise an alarm
+    (or pass for a real key). The emulator accepts any string as a key.
+    """
     infix = f"{kind}-" if kind else ""
-    return f"sk-or-v1-{infix}{secrets.token_hex(32)}"
+    return f"emulator-{infix}{secrets.token_hex(32)}"
 
 
 def _as_faults(faults: Faults | FaultConfig | None) -> Faults:
@@ -77,6 +89,9 @@ class Emulator:
 
     ``host``, ``port``
         Where to listen; port 0 (the default) takes a free port. See :attr:`base_url`.
+        A host beyond loopback (``0.0.0.0``) serves anyone who can reach it, over plain
+        http, with no more than the keys to stop them; ``asyncbyok emulator`` asks for
+        ``--allow-remote`` first.
     ``management_keys``, ``api_keys``
         Accepted bearer keys. Management keys may do everything; the others get 403.
         One of each is generated when not given (:attr:`management_key`, :attr:`api_key`).
@@ -100,6 +115,11 @@ class Emulator:
         request (:meth:`~asyncbyok.emulator.Store.seed`): a number of ``openai`` ones, or
         a count per provider, in the default workspace, named ``seed-<provider>-000000``
         on. ``Emulator(seed_keys=100_000)`` is a big account in about a second.
+    ``max_received``
+        How many requests :attr:`received` keeps, the newest (10,000 by default).
+    ``log_requests``
+        Log one line per request on the ``asyncbyok.emulator.requests`` logger, at INFO:
+        method, path, status, milliseconds; never a header, a query string or a body.
     ``timestamp_style``
         How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
         ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
@@ -124,6 +144,8 @@ class Emulator:
         timestamp_style: TimestampStyle = "z",
         shutdown_timeout: float = 1.0,
         seed_keys: SeedKeys | None = None,
+        max_received: int = DEFAULT_MAX_RECEIVED,
+        log_requests: bool = False,
     ) -> None:
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
@@ -158,6 +180,8 @@ class Emulator:
             api_version=api_version,
             timestamp_style=timestamp_style,
             limiter=RateLimiter(rate_limit) if rate_limit else None,
+            received=ReceivedLog(max_received),
+            log_requests=log_requests,
         )
         self.management_keys = mgmt
         self.api_keys = other
@@ -186,8 +210,9 @@ class Emulator:
         return self.store.default_workspace_id
 
     @property
-    def received(self) -> list[ReceivedRequest]:
-        """``(operation, body)`` of every request that reached its handler, key redacted."""
+    def received(self) -> ReceivedLog:
+        """``(operation, body)`` of each request that reached its handler, key redacted: a
+        list of the newest ``max_received`` (10,000 by default), oldest first."""
         return self._context.received
 
     @property

@@ -17,6 +17,7 @@ import attrs
 from click.testing import CliRunner
 
 from asyncbyok.cli import main
+from asyncbyok.emulator.printed import printed_values
 
 _SCRIPT = Path(sys.executable).with_name("asyncbyok")
 
@@ -148,8 +149,7 @@ def remote_emulator(options: Sequence[str] = ()) -> Iterator[RemoteEmulator]:
             line = process.stdout.readline()
             if not line:
                 raise RuntimeError("the emulator exited before printing its address")
-            key, _, value = line.strip().partition(": ")
-            info[key] = value
+            info.update(printed_values(line))
         yield RemoteEmulator(
             process, info["base_url"], info["management_key"], info["default_workspace_id"]
         )

@@ -82,9 +82,8 @@ def test_ctrl_c_stops_the_emulator_command_cleanly() -> None:
     )
     try:
         assert process.stdout is not None
-        assert process.stdout.readline().startswith("base_url: http://127.0.0.1:")
-        assert process.stdout.readline().startswith("management_key: sk-or-v1-mgmt-")
-        while not process.stdout.readline().startswith("default_workspace_id: "):
+        assert process.stdout.readline().startswith("export OPENROUTER_BASE_URL=http://127.0.0.1:")
+        while not process.stdout.readline().startswith("# default_workspace_id: "):
             pass
         time.sleep(0.3)  # the signal handlers are installed just after the address is printed
     finally:

@@ -118,7 +118,7 @@ def test_the_management_key_as_base_url_is_redacted(emu: Emulator) -> None:
     result = asyncbyok("--api-key", MGMT, "--base-url", MGMT, "list")
     assert result.code == 2
     assert MGMT not in result.stderr
-    assert "<redacted>" in result.stderr
+    assert "base_url: must start with https://" in result.stderr  # and does not quote it
 
 
 # A provider key with no prefix a pattern could know it by.

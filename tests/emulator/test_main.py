@@ -24,6 +24,7 @@ from asyncbyok.emulator import FaultConfig, Faults, RateLimit
 from asyncbyok.emulator import __main__ as emulator_main
 from asyncbyok.emulator.__main__ import serve
 from asyncbyok.emulator.context import API_VERSIONS
+from asyncbyok.emulator.printed import shell_lines
 from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS, STATE_HEADER_FORMS
 from asyncbyok.emulator.replies import TIMESTAMP_STYLES
 
@@ -132,11 +133,30 @@ async def test_serve_prints_where_it_is_and_stops_on_request() -> None:
     # serve() has no "ready" hook: what it prints is the signal, as for a user.
     while "default_workspace_id" not in out.getvalue():  # noqa: ASYNC110
         await asyncio.sleep(0.01)
-    lines = dict(line.split(": ", 1) for line in out.getvalue().splitlines())
-    assert lines["base_url"] == emu.base_url
-    assert lines["management_key"] == "mk"
+    assert out.getvalue().splitlines() == [
+        f"export OPENROUTER_BASE_URL={emu.base_url} OPENROUTER_API_KEY=mk",
+        f"# api_key (not a management key: answered 403): {emu.api_key}",
+        f"# default_workspace_id: {emu.default_workspace_id}",
+    ]
     stop.set()
     await task
+
+
+def test_what_serve_prints_can_be_pasted_into_a_shell() -> None:
+    """Was: ``base_url: ...`` lines, to be copied by hand into two exports."""
+    info = {
+        "base_url": "http://127.0.0.1:8080/api/v1",
+        "management_key": "a key; rm -rf ~",  # a --management-key of any shape
+        "default_workspace_id": "550e8400-e29b-41d4-a716-446655440000",
+    }
+    script = "\n".join(
+        [
+            *shell_lines(info),
+            'printf "%s|%s" "$OPENROUTER_BASE_URL" "$OPENROUTER_API_KEY"',
+        ]
+    )
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout == "http://127.0.0.1:8080/api/v1|a key; rm -rf ~"
 
 
 async def test_serve_prints_one_json_document_with_json_output() -> None:
@@ -161,12 +181,14 @@ def test_python_m_serves_a_window_limit_with_retry_after_ms_until_sigterm() -> N
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
-            lines = dict(proc.stdout.readline().rstrip().split(": ", 1) for _ in range(4))
-            url = urlsplit(lines["base_url"])
+            words = proc.stdout.readline().split()
+            assert words[0] == "export"
+            exported = dict(word.split("=", 1) for word in words[1:])
+            url = urlsplit(exported["OPENROUTER_BASE_URL"])
             assert url.path == "/api/v1"
             assert url.port
             connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
-            headers = {"Authorization": f"Bearer {lines['management_key']}"}
+            headers = {"Authorization": f"Bearer {exported['OPENROUTER_API_KEY']}"}
             try:
                 connection.request("GET", "/api/v1/byok", headers=headers)
                 response = connection.getresponse()
@@ -190,3 +212,63 @@ def test_python_m_serves_a_window_limit_with_retry_after_ms_until_sigterm() -> N
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.com"])
+def test_a_host_beyond_loopback_needs_allow_remote(host: str) -> None:
+    """Was: accepted silently, serving the keys it prints to the whole network."""
+    code, stdout, stderr = run("--host", host, "--port", "0")
+    assert code == 2
+    assert stdout == ""
+    assert stderr.splitlines()[-1] == (
+        f"Error: --host {host} is beyond loopback: anyone who can reach it can use the "
+        "emulator, over plain http; pass --allow-remote to serve there anyway"
+    )
+
+
+def test_allow_remote_serves_with_a_warning() -> None:
+    # 192.0.2.1 (TEST-NET-1) is nobody's address: binding fails right after the warning,
+    # so nothing is ever served beyond loopback here.
+    code, _stdout, stderr = run("--host", "192.0.2.1", "--port", "0", "--allow-remote")
+    assert stderr.splitlines()[0] == (
+        "Warning: --host 192.0.2.1 is beyond loopback: anyone who can reach it can use the "
+        "emulator, over plain http."
+    )
+    assert stderr.splitlines()[-1].startswith("Error: cannot serve on 192.0.2.1:0: ")
+    assert code == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_hosts_need_nothing(host: str) -> None:
+    cli_emulator._check_host(host, allow_remote=False)
+
+
+def test_log_requests_writes_a_line_per_request_to_stderr() -> None:
+    command = [sys.executable, "-m", "asyncbyok.emulator", "--port", "0", "--log-requests"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            words = proc.stdout.readline().split()
+            exported = dict(word.split("=", 1) for word in words[1:])
+            url = urlsplit(exported["OPENROUTER_BASE_URL"])
+            connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+            key = exported["OPENROUTER_API_KEY"]
+            try:
+                connection.request(
+                    "GET", "/api/v1/byok", headers={"Authorization": f"Bearer {key}"}
+                )
+                connection.getresponse().read()
+            finally:
+                connection.close()
+            line = proc.stderr.readline()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert " GET /api/v1/byok -> 200 in " in line
+    assert key not in line

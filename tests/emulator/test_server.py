@@ -24,10 +24,25 @@ def auth(emu: Emulator) -> dict[str, str]:
 async def test_address_and_generated_keys(emu: Emulator) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/v1", emu.base_url)
     assert emu.port > 0
-    assert re.fullmatch(r"sk-or-v1-mgmt-[0-9a-f]{64}", emu.management_key)
-    assert re.fullmatch(r"sk-or-v1-[0-9a-f]{64}", emu.api_key)
+    assert re.fullmatch(r"emulator-mgmt-[0-9a-f]{64}", emu.management_key)
+    assert re.fullmatch(r"emulator-[0-9a-f]{64}", emu.api_key)
     assert emu.management_key != Emulator().management_key
     assert generate_key("") != generate_key("")
+
+
+# What secret scanners match as an OpenRouter key (GitHub's and trufflehog's pattern), and
+# the command's own notion of a provider key's shape.
+OPENROUTER_KEY = re.compile(r"sk-or-v1-[0-9a-f]{64}")
+
+
+def test_generated_keys_do_not_pass_for_openrouter_keys() -> None:
+    """Was: sk-or-v1-mgmt-<64 hex> and sk-or-v1-<64 hex>, which scanners flag as leaks."""
+    from asyncbyok.apply._keys import KEY_TOKEN
+
+    for key in (generate_key("mgmt"), generate_key("")):
+        assert not OPENROUTER_KEY.search(key)
+        assert not key.startswith("sk-")
+        assert not KEY_TOKEN.search(key)
 
 
 async def test_given_keys_and_workspace() -> None:
