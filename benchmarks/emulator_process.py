@@ -310,7 +310,7 @@ async def _serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from asyncbyok.emulator import Emulator
-    from asyncbyok.emulator.__main__ import serve
+    from asyncbyok.emulator.serve import serve
 
     emulator = Emulator(
         host="127.0.0.1",

@@ -151,7 +151,9 @@ def _requests_logged_to_stderr(enabled: bool) -> Iterator[None]:
         log.level, log.propagate = saved
 
 
-@click.command("emulator")
+# Its own help options: click caches them per command, from the first context it runs in
+# (standalone as `python -m asyncbyok.emulator`, or under the group).
+@click.command("emulator", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -274,7 +276,7 @@ def emulator_command(ctx: click.Context, /, **options: Any) -> None:
     """
     import asyncio
 
-    from ..emulator.__main__ import serve
+    from ..emulator.serve import serve
 
     for name in ("limit_kind", "retry_after", "limit_headers"):
         given = ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE

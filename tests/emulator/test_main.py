@@ -22,11 +22,11 @@ from asyncbyok.cli.app import invoke
 from asyncbyok.cli.emulator import emulator_command, emulator_from_options
 from asyncbyok.emulator import FaultConfig, Faults, RateLimit
 from asyncbyok.emulator import __main__ as emulator_main
-from asyncbyok.emulator.__main__ import serve
 from asyncbyok.emulator.context import API_VERSIONS
 from asyncbyok.emulator.printed import shell_lines
 from asyncbyok.emulator.ratelimit import RATE_LIMIT_KINDS, RETRY_AFTER_FORMS, STATE_HEADER_FORMS
 from asyncbyok.emulator.replies import TIMESTAMP_STYLES
+from asyncbyok.emulator.serve import serve
 
 
 def run(*args: str) -> tuple[int, str, str]:
