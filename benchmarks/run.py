@@ -2,7 +2,7 @@
 
 ::
 
-    python -m benchmarks                  # the full run (about 13 minutes on 2 cores)
+    python -m benchmarks                  # the full run (about 25 minutes on 2 cores)
     python -m benchmarks --quick          # tiny sizes, well under a minute: checks the harness
     python -m benchmarks --only create,list --out /tmp/bench
 
