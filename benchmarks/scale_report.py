@@ -265,7 +265,7 @@ def _md_replicas(s: dict[str, Any]) -> list[str]:
                 f"{_x(r['slowest_vs_ideal'])} ({_x(r['slowest_vs_ideal_max'])})",
                 f"{_num(r['fastest_vs_slowest'], 2)} ({_num(r['fastest_vs_slowest_min'], 2)})",
                 f"{_num(r['per_create_429s'], 3)} ({_num(r['per_create_429s_max'], 3)})",
-                f"{_num(r['coordinated'] * 100 if r['coordinated'] is not None else None)}%",
+                "-" if r["coordinated"] is None else f"{r['coordinated']:.0%}",
                 _num(r["duplicates_max"]),
                 verdict + ("" if r["finished"] and r["complete"] else ", incomplete"),
             ]
