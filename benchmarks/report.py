@@ -232,6 +232,10 @@ def evaluate_targets(scenarios: dict[str, Any], *, concurrency: int) -> list[dic
                 unit=" MB peak traced",
             )
         )
+    # Imported here: benchmarks.scale_report builds on this module's helpers.
+    from .scale_report import scale_targets
+
+    out += scale_targets(scenarios)
     return out
 
 
@@ -594,6 +598,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         ("startup", _md_startup),
         ("memory", _md_memory),
     ]
+    from .scale_report import SECTIONS  # here: it builds on this module's helpers
+
+    sections += SECTIONS
     for key, render in sections:
         s = sc.get(key)
         if s is None:

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m benchmarks                  # the full run (about 13 minutes on 2 cores)
+    python -m benchmarks                  # the full run (about 25 minutes on 2 cores)
     python -m benchmarks --quick          # tiny sizes, well under a minute: checks the harness
     python -m benchmarks --only create,list --out /tmp/bench
 
@@ -29,7 +29,9 @@ from typing import Any
 import attrs
 
 from .emulator_process import ROOT, EmulatorProcess
+from .fleet import scenario_replicas
 from .report import evaluate_targets, write_results
+from .scale import scenario_ensure_many, scenario_ensure_max_age, scenario_large_account
 from .scenarios import (
     FULL,
     QUICK,
@@ -58,6 +60,10 @@ SCENARIOS: dict[str, Callable[[Sizes, Callable[[str], None]], dict[str, Any]]] =
     "import": scenario_import,
     "startup": scenario_startup,
     "memory": scenario_memory,
+    "large_account": scenario_large_account,
+    "ensure_many": scenario_ensure_many,
+    "ensure_max_age": scenario_ensure_max_age,
+    "replicas": scenario_replicas,
 }
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
@@ -218,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             idle_rounds=r,
             import_rounds=r,
             startup_rounds=r,
+            large_rounds=r,
+            ensure_rounds=r,
+            max_age_rounds=r,
+            replica_rounds=r,
         )
     sizes = attrs.evolve(sizes, fault_operations=args.faults_on)
     out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)

@@ -105,6 +105,29 @@ class Sizes:
     startup_warmup: int = 3
     memory_keys: int = 100_000
     memory_every: int = 10_000
+    # Scale (issue 16; benchmarks.scale and benchmarks.fleet): one limit for all of them.
+    scale_rate: float = 200.0
+    scale_burst: int = 20  # buckets only
+    scale_kinds: tuple[str, ...] = RATE_LIMIT_KINDS  # each with whole-second Retry-After
+    large_accounts: tuple[int, ...] = (20_000, 100_000)  # credentials already stored
+    large_creates: int = 1000
+    large_commit_rate: float = 0.05  # creates stored, then answered 500
+    large_rounds: int = 3
+    large_cap: float = 120.0
+    ensure_account: int = 20_000  # for ensure_many and ensure(max_age=)
+    ensure_names: int = 1000  # half of them already stored
+    ensure_rounds: int = 3
+    ensure_cap: float = 60.0
+    max_age_calls: int = 20  # single ensure(max_age=...) calls, half of them new names
+    max_age: float = 60.0
+    max_age_rounds: int = 3
+    replica_counts: tuple[int, ...] = (4, 8)
+    replica_creates: int = 2000  # in all, divided among the replicas
+    replica_concurrency: int = 32  # each replica's create_many
+    replica_modes: tuple[str, ...] = ("independent", "x-ratelimit", "ietf", "redis")
+    replica_kinds: tuple[str, ...] = RATE_LIMIT_KINDS
+    replica_rounds: int = 2
+    replica_cap: float = 120.0
 
 
 FULL = Sizes()
@@ -135,6 +158,22 @@ QUICK = Sizes(
     startup_warmup=1,
     memory_keys=1000,
     memory_every=250,
+    large_accounts=(1000,),
+    large_creates=60,
+    large_rounds=1,
+    large_cap=20.0,
+    ensure_account=1000,
+    ensure_names=40,
+    ensure_rounds=1,
+    ensure_cap=20.0,
+    max_age_calls=6,
+    max_age_rounds=1,
+    replica_counts=(2,),
+    replica_creates=100,
+    replica_concurrency=8,
+    replica_kinds=("bucket",),
+    replica_rounds=1,
+    replica_cap=30.0,
 )
 
 

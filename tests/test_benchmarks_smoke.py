@@ -4,9 +4,11 @@ Benchmarks are not tests: nothing here looks at a timing or a ratio, only at the
 written and the shape of what is in them. Contenders whose package is missing (httpx and
 the official SDK are in the ``bench`` extra, not ``test``) must be reported as skipped.
 
-The quick run with ``--profile`` takes about 20 s on two cores, so it is marked ``slow``:
-plain ``pytest`` leaves it out, CI runs it (``pytest -m slow``). The fast suite still
-checks that the harness imports and knows its scenarios.
+The quick run with ``--profile`` takes about 45 s on two cores (the replicas scenario,
+which starts processes and a ``redis-server``, is a third of it), so it is marked
+``slow``: plain ``pytest`` leaves it out, CI runs it (``pytest -m slow``). The fast suite
+still checks that the harness imports and knows its scenarios, and that the scale
+scenarios count listings as the client's pager makes them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +24,23 @@ from typing import Any
 
 import pytest
 
+from asyncbyok import Client
+from asyncbyok.emulator import Emulator
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The scenarios whose results the checks below read.
-CHECKED = {"create", "list", "bulk", "faults", "import", "memory"}
+CHECKED = {
+    "create",
+    "list",
+    "bulk",
+    "faults",
+    "import",
+    "memory",
+    "large_account",
+    "ensure_many",
+    "ensure_max_age",
+    "replicas",
+}
 
 
 def _installed(module: str) -> bool:
@@ -74,7 +91,15 @@ def test_every_scenario_ran(quick_run: tuple[Path, dict[str, Any]]) -> None:
 def test_files_written(quick_run: tuple[Path, dict[str, Any]]) -> None:
     out, results = quick_run
     markdown = (out / "results.md").read_text(encoding="utf-8")
-    for heading in ("## Targets", "## 1. Create throughput", "## 2. List all keys"):
+    for heading in (
+        "## Targets",
+        "## 1. Create throughput",
+        "## 2. List all keys",
+        "## 6a. Bulk into a large account",
+        "## 6b. ensure_many in a large account",
+        "## 6c. Single ensures with max_age",
+        "## 6d. Replicas on one key",
+    ):
         assert heading in markdown
     assert (out / "profile_create.txt").stat().st_size > 0
     if _installed("matplotlib"):
@@ -130,7 +155,71 @@ def test_correctness_figures(quick_run: tuple[Path, dict[str, Any]]) -> None:
 def test_targets_listed(quick_run: tuple[Path, dict[str, Any]]) -> None:
     _, results = quick_run
     names = " ".join(t["target"] for t in results["targets"])
-    for part in ("create throughput vs raw aiohttp", "list all", "bulk", "faults", "memory"):
+    for part in (
+        "create throughput vs raw aiohttp",
+        "list all",
+        "bulk",
+        "faults",
+        "memory",
+        "large account of",
+        "ensure_many of",
+        "ensure(max_age=",
+        "replicas, x-ratelimit",
+        "replicas, ietf",
+    ):
         assert part in names
     for target in results["targets"]:
         assert {"target", "goal", "value", "met", "detail"} <= set(target)
+
+
+@pytest.mark.slow
+def test_scale_correctness_figures(quick_run: tuple[Path, dict[str, Any]]) -> None:
+    """Issue 16's scenarios: every credential stored once, one create per missing name.
+
+    Counts, not timings (listings and ratios depend on the machine's speed)."""
+    _, results = quick_run
+    scenarios = results["scenarios"]
+    large = scenarios["large_account"]
+    assert large["results"]
+    for row in large["results"].values():
+        assert row["finished"]
+        assert (row["duplicates_max"], row["missing_max"], row["failed_max"]) == (0, 0, 0)
+        assert {"vs_bound", "vs_ideal", "full_listings_max", "server_429s"} <= set(row)
+        for sample in row["samples"]:
+            assert sample["new_stored"] == large["params"]["creates"]
+    for name in ("ensure_many", "ensure_max_age"):
+        scenario = scenarios[name]
+        missing = scenario["params"]["missing_names"]
+        assert missing > 0
+        for row in scenario["results"].values():
+            assert row["finished"]
+            assert row["created_min"] == row["created_max"] == missing  # the server's 201s
+            assert (row["duplicates_max"], row["missing_max"], row["failed_max"]) == (0, 0, 0)
+            assert row["update_requests"] == 0  # present names were asked for as they are
+            assert row["full_listings_max"] >= 1  # a lookup lists the scope at least once
+    replicas = scenarios["replicas"]
+    modes = {row["mode"] for row in replicas["results"].values()}
+    redis_here = shutil.which("redis-server") is not None and _installed("redis")
+    expected = {"independent", "x-ratelimit", "ietf"} | ({"redis"} if redis_here else set())
+    assert modes == expected
+    assert ("redis" in replicas["skipped"]) is not redis_here
+    for row in replicas["results"].values():
+        assert row["finished"], row["mode"]
+        assert row["complete"], row["mode"]
+        assert row["duplicates_max"] == 0
+        assert row["failed"] == 0
+
+
+@pytest.mark.parametrize("stored", [0, 100, 101, 196, 1_000])
+async def test_listing_requests_is_what_a_lookup_sends(stored: int) -> None:
+    """benchmarks.scale counts listings as list requests / listing_requests(S): that must
+    be what the client's lookup of a scope of S credentials sends."""
+    from benchmarks.scale import listing_requests
+
+    async with (
+        Emulator(seed_keys=stored, seed=3) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as client,
+    ):
+        await client.byok.ensure(provider="openai", name="new", key="sk-proj-0000-AbCdEfGh")
+        assert emu.stats.requests["list"] == listing_requests(stored)
+        assert emu.stats.requests["create"] == 1
