@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .resources import BYOKResource, RawBYOKResource
     from .response import APIResponse
     from .retry import Reconciliation, RetryBudget, RetryEvent, RetryPolicy
+    from .sync import SyncClient
 
 # Where each lazily imported name lives.
 _HOMES: dict[str, str] = {
@@ -103,6 +104,7 @@ _HOMES: dict[str, str] = {
     "RetryBudget": "retry",
     "RetryEvent": "retry",
     "RetryPolicy": "retry",
+    "SyncClient": "sync",
     "Timeout": "config",
     "UndecodableItem": "models",
     "UpdateBYOKKeyRequest": "models",
@@ -154,6 +156,7 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "SyncClient",
     "Timeout",
     "UndecodableItem",
     "UnreadableStateError",
