@@ -109,7 +109,7 @@ class SyncClient:
     _client: Client
     _runner: LoopThread
     _parent: SyncClient | None
-    _finalizer: weakref.finalize | None  # type: ignore[type-arg]  # generic from 3.11 only
+    _finalizer: weakref.finalize[[Callable[[], Awaitable[None]]], SyncClient] | None
 
     @_with_arguments_of(Client)
     def __init__(self, **options: Any) -> None:
