@@ -159,7 +159,9 @@ def test_interpreter_exit_closes_a_client_never_closed(emu: Emulator) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["sk-...AbCd", "threads at exit: []"]
-    assert result.stderr == ""  # dev mode: no unclosed session or transport, no warning
+    # Dev mode reports what was left open; a dependency's DeprecationWarning is not ours.
+    for sign in ("Unclosed", "ResourceWarning", "Exception ignored", "Traceback", "destroyed"):
+        assert sign not in result.stderr
 
 
 async def test_refused_inside_an_event_loop(emu: Emulator) -> None:
