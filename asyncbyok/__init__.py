@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .resources import BYOKResource, RawBYOKResource
     from .response import APIResponse
     from .retry import Reconciliation, RetryBudget, RetryEvent, RetryPolicy
+    from .sync import SyncClient
 
 # Where each lazily imported name lives.
 _HOMES: dict[str, str] = {
@@ -105,6 +106,7 @@ _HOMES: dict[str, str] = {
     "RetryBudget": "retry",
     "RetryEvent": "retry",
     "RetryPolicy": "retry",
+    "SyncClient": "sync",
     "Timeout": "config",
     "UndecodableItem": "models",
     "UpdateBYOKKeyRequest": "models",
@@ -157,6 +159,7 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "SyncClient",
     "Timeout",
     "UndecodableItem",
     "UnreadableStateError",

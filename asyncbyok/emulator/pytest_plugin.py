@@ -1,8 +1,10 @@
 """A pytest fixture that serves the emulator for a test: ``byok_emulator``.
 
-Enable it in your ``conftest.py``::
-
-    pytest_plugins = ["asyncbyok.emulator.pytest_plugin"]
+Installing asyncbyok registers this plugin with pytest (a ``pytest11`` entry point), so
+any test may ask for the fixture; ``-p no:asyncbyok.emulator.pytest_plugin`` turns it
+off. A ``pytest_plugins = ["asyncbyok.emulator.pytest_plugin"]`` line from before is
+harmless. Loading it imports nothing heavy: the emulator is imported by the first test
+that asks for one::
 
     def test_create(byok_emulator):
         client = Client(base_url=byok_emulator.base_url, api_key=byok_emulator.management_key)
@@ -22,11 +24,12 @@ and under any async test framework alike.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import Emulator
+if TYPE_CHECKING:
+    from .server import Emulator
 
 __all__ = ["byok_emulator", "emulator_options"]
 
@@ -49,6 +52,8 @@ def byok_emulator(
     request: pytest.FixtureRequest, emulator_options: dict[str, Any]
 ) -> Iterator[Emulator]:
     """A running :class:`~asyncbyok.emulator.Emulator`, fresh for each test."""
+    from .server import Emulator
+
     options = dict(emulator_options)
     marker = request.node.get_closest_marker("byok_emulator")
     if marker is not None:
