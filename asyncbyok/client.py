@@ -1,14 +1,17 @@
-"""The :class:`Client`: configuration, one shared session, and the request pipeline.
+"""The :class:`Client`: configuration, one shared session, and the request path.
 
-Every call goes through :meth:`Client.request`, which composes three steps: build the
-request (:mod:`asyncbyok.sansio`, pure), run it under the retry policy
-(:func:`asyncbyok.retry.run`), and for each attempt wait at the client-wide backoff gate
-and rate limiter, send (:mod:`asyncbyok.transport`) and decode (pure).
+Every call goes through :meth:`Client.request`, and from there strictly downward::
+
+    Client.request                 build the request (sansio, pure); hold the loop (transport.call)
+      retry.run                    the policy loop: decide (pure), wait, look up, resend
+        attempt.Sender.send        one attempt: a turn (flow), the timeout, decode (sansio)
+          transport.Transport.send the request on the wire (aiohttp)
+
+Each layer calls only the one below it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -19,17 +22,11 @@ import attrs
 
 from . import sansio
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
-from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
+from .attempt import Sender
 from .config import Limits, Timeout
 from .ensure import Pending
-from .errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AsyncBYOKError,
-    ClientClosedError,
-    RateLimitError,
-)
+from .errors import AsyncBYOKError
 from .flow import Flow
 from .listings import ScopeListings
 from .pacing import AdaptiveRateLimiter, BackoffGate
@@ -49,12 +46,15 @@ __all__ = ["APIResponse", "Client"]
 T = TypeVar("T")
 logger = logging.getLogger("asyncbyok")
 
-_CLOSING = "asyncbyok: the client is closing"
-
 
 @attrs.define
 class _Shared:
-    """What a client and its ``with_options`` copies share: one of each, per client."""
+    """What a client and its ``with_options`` copies share: one of each, per client.
+
+    The transport owns the binding to an event loop, the calls in flight and closing
+    (:mod:`asyncbyok._loops`); when it moves to a new loop (the old one ended), the
+    state kept per loop here starts afresh.
+    """
 
     transport: Transport
     flow: Flow = attrs.field(factory=Flow)  # ramp, pacer, backoff gate, 429s
@@ -62,61 +62,18 @@ class _Shared:
     listings: ScopeListings = attrs.field(factory=ScopeListings)  # shared by lookups, ensure
     claims: Claims = attrs.field(factory=Claims)  # credentials creates returned
     pending: Pending = attrs.field(factory=Pending)  # ensure work in flight, by name
-    generation: int = 0  # the transport's binding to an event loop that this state is for
-    closed: bool = False
-    # Tasks with a call in flight, each with how many (lookups nest calls in one task).
-    inflight: dict[asyncio.Task[Any], int] = attrs.field(factory=dict)
-    cancelled: set[asyncio.Task[Any]] = attrs.field(factory=set)
 
-    def enter(self) -> asyncio.Task[Any] | None:
-        """Register a call of the current task; check the client is open and on its loop."""
-        if self.closed:
-            raise ClientClosedError("the client is closed")
-        # The transport decides whether the client may follow the caller to this loop
-        # (EventLoopError if another loop still runs it); a new binding, fresh state.
-        generation = self.transport.loop_generation()
-        if generation != self.generation:
-            self._moved(generation)
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight[task] = self.inflight.get(task, 0) + 1
-        return task
-
-    def leave(self, task: asyncio.Task[Any] | None) -> None:
-        if task is None:
-            return
-        count = self.inflight.pop(task, 1) - 1
-        if count:
-            self.inflight[task] = count
+    def __attrs_post_init__(self) -> None:
+        self.transport.add_loop_listener(self._moved)
 
     def _moved(self, generation: int) -> None:
         """The client followed its user to another event loop (the old one has ended)."""
-        if self.generation:  # the old loop's waits, locks and listings died with it
+        if generation > 1:  # the old loop's waits, locks and listings died with it
             self.flow.reset()
-            self.inflight.clear()
             self.listings.reset()
             self.pending.reset()
-        self.generation = generation
-
-    def closing_error(self, task: asyncio.Task[Any] | None) -> ClientClosedError:
-        """The error for a call cut short by ``aclose()``; undoes our cancel of *task*."""
-        if task is not None and task in self.cancelled:
-            self.cancelled.discard(task)
-            uncancel = getattr(task, "uncancel", None)  # 3.11+: TaskGroups count cancels
-            if uncancel is not None:
-                uncancel()
-        return ClientClosedError("the client was closed while this call was in flight")
 
     async def aclose(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        current = asyncio.current_task()
-        for task in list(self.inflight):
-            if task is not current and not task.done():
-                self.cancelled.add(task)
-                task.cancel(_CLOSING)
-        self.inflight.clear()
         await self.transport.aclose()
         if self.flow.shared is not None:  # after the calls that might still ask it
             await self.flow.shared.aclose()
@@ -222,7 +179,7 @@ class Client:
     @property
     def is_closed(self) -> bool:
         """Whether the client (or the client this is a copy of) was closed."""
-        return self._shared.closed
+        return self._shared.transport.closed
 
     def with_options(
         self,
@@ -295,100 +252,24 @@ class Client:
         :class:`~asyncbyok.retry.Reconciliation`).
         """
         shared = self._shared
-        task = shared.enter()
         request = sansio.build_request(
             method, self.base_url, path, self._headers, query=query, json_body=json_body
         )
         started = time.monotonic()
-
-        async def send(attempt: int, deadline: float | None) -> APIResponse[T]:
-            return await self._send_once(request, cls, envelope, attempt, started, deadline)
-
-        try:
+        async with shared.transport.call() as call:
+            policy = self.retry
+            sender = Sender(
+                shared.transport, call, shared.flow, self.timeout, policy.max_retries > 0
+            )
             return await run(
-                send,
-                policy=self.retry,
-                gate=shared.flow.gate,
+                sender,
+                request,
+                cls,
+                envelope=envelope,
+                policy=policy,
                 budget=shared.budget,
-                method=method,
-                url=request.url,
+                gate=shared.flow.gate,
                 started=started,
                 on_retry=self.on_retry,
                 reconcile=reconcile,
             )
-        except asyncio.CancelledError:
-            if shared.closed:
-                raise shared.closing_error(task) from None
-            raise
-        except APIConnectionError as exc:
-            if shared.closed:  # the pool was closed under it
-                raise shared.closing_error(task) from exc
-            raise
-        finally:
-            shared.leave(task)
-
-    async def _send_once(
-        self,
-        request: sansio.HTTPRequest,
-        cls: type[T],
-        envelope: bool,
-        attempt: int,
-        started: float,
-        deadline: float | None,
-    ) -> APIResponse[T]:
-        """One attempt: wait its turn (:mod:`asyncbyok.flow`), send, decode (raises on
-        errors)."""
-        async with self._shared.flow.attempt(adaptive=self.retry.max_retries > 0) as turn:
-            timeout = self.timeout
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise APITimeoutError(
-                        "The call's deadline passed before this attempt could start.",
-                        method=request.method,
-                        url=request.url,
-                        request_sent=False,
-                    )
-                # Cut the attempt at the deadline. A second's slack (a tenth of a short
-                # timeout) keeps the common case, a deadline just under the timeout, from
-                # making a new Timeout (and aiohttp one) for every request.
-                total = timeout.total
-                if total is None or left < total - min(1.0, 0.1 * total):
-                    timeout = attrs.evolve(timeout, total=left)
-            raw = await self._shared.transport.send(request, timeout)
-            turn.report(raw.status, raw.headers)
-        early = turn.early
-        request_id = find_request_id(raw.headers)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d in %.1f ms (attempt %d, request id %s)",
-                request.method,
-                request.url,
-                raw.status,
-                raw.elapsed * 1000,
-                attempt,
-                request_id,
-            )
-        try:
-            parsed = sansio.decode_response(
-                raw.status,
-                raw.headers,
-                raw.body,
-                cls,
-                envelope=envelope,
-                method=request.method,
-                url=request.url,
-            )
-        except RateLimitError as exc:
-            exc.sent_early = early
-            raise
-        return APIResponse(
-            parsed,
-            raw.status,
-            raw.headers,
-            request_id,
-            attempt,
-            time.monotonic() - started,
-            request.method,
-            request.url,
-        )

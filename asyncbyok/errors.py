@@ -46,9 +46,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from multidict import CIMultiDict
 
 from ._error_body import cut_message, decode_error_body
-from ._headers import find_request_id, parse_retry_after
+from ._headers import find_request_id, find_retry_after
 
 if TYPE_CHECKING:
     from .models import BYOKKey
@@ -239,7 +240,11 @@ class APIStatusError(APIError):
 
     - ``status_code``: the HTTP status (``status`` is the same number, an older name);
     - ``code``: the body's ``error.code``, or ``None`` when the server sent none;
-    - ``message``, ``metadata`` (``error.metadata``), ``request_id``, ``headers``;
+    - ``message``, ``metadata`` (``error.metadata``), ``request_id``;
+    - ``headers``: the response's headers, read without regard to case;
+    - ``retry_after``: the wait the server asked for, in seconds (``Retry-After`` in any
+      form, or ``retry-after-ms``), or ``None``; ``retry_after_coarse``: whether it came
+      in whole seconds (so the true wait may be up to a second shorter);
     - ``body``: the decoded JSON, or the text when it was not JSON.
     """
 
@@ -262,7 +267,8 @@ class APIStatusError(APIError):
         self.code = code
         self.metadata = metadata
         self.request_id = request_id
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: Mapping[str, str] = CIMultiDict(headers or {})
+        self.retry_after, self.retry_after_coarse = find_retry_after(self.headers)
         self.body = body
 
     @property
@@ -322,7 +328,8 @@ class RateLimitError(APIStatusError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.retry_after = retry_after
+        if retry_after is not None:  # given: it wins over the headers
+            self.retry_after, self.retry_after_coarse = retry_after, False
         self.sent_early = False
 
 
@@ -482,9 +489,4 @@ def error_from_response(
         "method": method,
         "url": url,
     }
-    if cls is RateLimitError:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        return RateLimitError(
-            message, retry_after=parse_retry_after(lowered.get("retry-after")), **common
-        )
     return cls(message, **common)

@@ -1,6 +1,7 @@
 """The retry loop and its policy: what is retried, how long to wait, when to give up.
 
-Every API call runs through :func:`run`, one loop that owns all of it:
+Every API call runs through :func:`run`, one loop over the attempts a
+:class:`~asyncbyok.attempt.Sender` makes:
 
 - the first attempt is cheap: nothing but a ``try`` until something fails;
 - retried: connection errors, timeouts, and the statuses 408, 429, 500, 502, 503, 504,
@@ -8,8 +9,8 @@ Every API call runs through :func:`run`, one loop that owns all of it:
 - bounded by attempts (``max_retries``, default 3; 429s may have their own count) AND by
   one deadline for the whole call (``deadline``, default 60 s from the first attempt):
   no retry starts after it, no attempt runs past it (by more than a second: see
-  ``Client._send_once``), and lookups made on the call's
-  behalf (safe create, safe delete) end by it too;
+  :func:`~asyncbyok.attempt.attempt_timeout`), and lookups made on the call's behalf
+  (safe create) end by it too;
 - exponential backoff with full jitter, tenacity's ``wait_random_exponential``;
 - ``Retry-After`` (seconds, fractions, an HTTP date, or ``retry-after-ms``) is obeyed
   instead, up to ``max_retry_after``; a longer one fails fast. The wait is taken at the
@@ -22,6 +23,9 @@ Every API call runs through :func:`run`, one loop that owns all of it:
   pass a :class:`Reconciliation`: once an attempt may have committed, every later resend
   is preceded by a lookup, and a lookup that finds the result ends the call with it.
 
+Whether to retry, and after how long, is :func:`decide`: a pure function of the error,
+the counts so far and the time, testable without a socket (gidgethub's sans-I/O style).
+
 Retries are visible: each logs a line on the ``asyncbyok`` logger and calls the client's
 ``on_retry`` hook with a :class:`RetryEvent`.
 """
@@ -32,11 +36,11 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
-from tenacity import RetryCallState, stop_before_delay, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, stop_before_delay, wait_random_exponential
 
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
@@ -50,27 +54,27 @@ from ._constants import (
     RETRY_TIMEOUT_COST,
     RETRYABLE_STATUSES,
 )
-from ._headers import find_retry_after
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    RateLimitError,
-)
+from .errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, RateLimitError
 from .pacing import BackoffGate
+from .response import APIResponse
+
+if TYPE_CHECKING:
+    from .attempt import Sender
+    from .sansio import HTTPRequest
 
 __all__ = [
+    "Decision",
     "Reconciliation",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
     "call_deadline",
+    "decide",
     "run",
     "server_retry_after",
 ]
 
-R = TypeVar("R")
+T = TypeVar("T")
 R_co = TypeVar("R_co", covariant=True)
 logger = logging.getLogger("asyncbyok")
 
@@ -103,18 +107,26 @@ class RetryPolicy:
     def is_retryable(self, exc: BaseException) -> bool:
         """Whether *exc* is worth another attempt (ignoring budgets and counts)."""
         if isinstance(exc, APIStatusError):
-            if exc.status not in self.retry_statuses:
+            if exc.status_code not in self.retry_statuses:
                 return False
-            wait = server_retry_after(exc)
+            wait = exc.retry_after
             return wait is None or wait <= self.max_retry_after
         return isinstance(exc, APIConnectionError)
 
+    def retrying(self, limit: float | None) -> AsyncRetrying:
+        """The policy's tenacity wait and stop: full-jitter exponential backoff, and no
+        retry that would start more than *limit* seconds after the call did."""
+        wait = wait_random_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
+        if limit is None:
+            return AsyncRetrying(wait=wait)
+        return AsyncRetrying(wait=wait, stop=stop_before_delay(limit))
+
     def backoff(self, retry_number: int) -> float:
         """Full-jitter exponential backoff before retry number *retry_number* (1-based)."""
-        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        retrying = self.retrying(None)
+        state = RetryCallState(retrying, None, (), {})
         state.attempt_number = retry_number
-        wait = wait_random_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
-        return wait(state) * self.wait_scale
+        return float(retrying.wait(state)) * self.wait_scale
 
     def allows(self, *, errors: int, rate_limits: int) -> bool:
         """Whether the counts of retries so far (429s apart) allow one more."""
@@ -124,19 +136,64 @@ class RetryPolicy:
 
 
 def server_retry_after(exc: BaseException) -> float | None:
-    """The wait the server asked for on *exc*, in seconds, if any.
+    """The wait the server asked for on *exc*, in seconds, if any (``retry-after-ms``,
+    sent by some APIs for sub-second precision, wins over ``Retry-After``)."""
+    return exc.retry_after if isinstance(exc, APIStatusError) else None
 
-    ``retry-after-ms`` (sent by some APIs for sub-second precision) wins over
-    ``Retry-After``.
+
+@attrs.frozen
+class Decision:
+    """What :func:`decide` says to do after a failed attempt."""
+
+    retry: bool
+    wait: float
+    """Seconds until the next attempt: the server's, or the backoff."""
+    from_server: bool
+    """The wait is the server's (``Retry-After``): every call waits for it, at the gate."""
+    coarse: bool
+    """The server's wait came in whole seconds (the true one may be a second shorter)."""
+    errors: int
+    rate_limits: int
+    """The retries counted so far, this one included (429s apart)."""
+
+
+def decide(
+    policy: RetryPolicy,
+    error: APIError,
+    *,
+    errors: int,
+    rate_limits: int,
+    started: float,
+    deadline: float | None,
+    now: float,
+) -> Decision:
+    """Whether to retry after *error*, the counts of retries so far being *errors* and
+    *rate_limits*, in a call that *started* and must end by *deadline*
+    (``time.monotonic()`` readings), and after how long. Pure: the budget is the loop's to
+    spend afterwards.
+
+    A 429 to a request sent early (a probe of the gate) is the client's guess, not the
+    server's verdict on the call: it does not count against the call's retries.
     """
-    return _server_wait(exc)[0]
-
-
-def _server_wait(exc: BaseException) -> tuple[float | None, bool]:
-    """(seconds, coarse): the server's wait, and whether it came as whole seconds."""
-    if not isinstance(exc, APIStatusError):
-        return None, False
-    return find_retry_after(exc.headers)
+    if isinstance(error, RateLimitError):
+        rate_limits += 0 if error.sent_early else 1
+    else:
+        errors += 1
+    server = error.retry_after if isinstance(error, APIStatusError) else None
+    coarse = isinstance(error, APIStatusError) and error.retry_after_coarse
+    retrying = policy.retrying(None if deadline is None else deadline - started)
+    state = RetryCallState(retrying, None, (), {})
+    state.attempt_number = max(1, errors + rate_limits)
+    state.start_time, state.outcome_timestamp = started, now
+    wait = server if server is not None else float(retrying.wait(state)) * policy.wait_scale
+    state.upcoming_sleep = wait
+    retry = (
+        policy.max_retries > 0
+        and policy.is_retryable(error)
+        and policy.allows(errors=errors, rate_limits=rate_limits)
+        and not retrying.stop(state)
+    )
+    return Decision(retry, wait, server is not None, bool(coarse), errors, rate_limits)
 
 
 class RetryBudget:
@@ -215,136 +272,149 @@ def call_deadline() -> float | None:
     return _OUTER_DEADLINE.get()
 
 
+@attrs.define
+class _Call:
+    """What the attempts of one call share."""
+
+    sender: Sender
+    request: HTTPRequest
+    cls: type[Any]
+    envelope: bool
+    started: float
+    deadline: float | None
+
+    async def attempt(self, number: int) -> APIResponse[Any]:
+        return await self.sender.send(
+            self.request,
+            self.cls,
+            envelope=self.envelope,
+            number=number,
+            started=self.started,
+            deadline=self.deadline,
+        )
+
+
 async def run(
-    send: Callable[[int, float | None], Awaitable[R]],
+    sender: Sender,
+    request: HTTPRequest,
+    cls: type[T],
     *,
+    envelope: bool,
     policy: RetryPolicy,
-    gate: BackoffGate,
     budget: RetryBudget,
-    method: str,
-    url: str,
+    gate: BackoffGate,
     started: float,
     on_retry: Callable[[RetryEvent], Any] | None = None,
-    reconcile: Reconciliation[R] | None = None,
-) -> R:
-    """Run one call: ``send(attempt, deadline)`` until it succeeds or the policy stops.
+    reconcile: Reconciliation[APIResponse[T]] | None = None,
+) -> APIResponse[T]:
+    """Run one call: attempts through *sender* until one succeeds or *policy* stops.
 
-    *send* makes attempt number ``attempt`` (1-based), ending by ``deadline`` (a
-    ``time.monotonic()`` reading, or ``None``), and raises an
-    :class:`~asyncbyok.errors.APIError` on failure. The error raised at the end is the
-    last attempt's, with ``attempts`` set to the number of attempts sent.
+    The error raised at the end is the last attempt's, with ``attempts`` set to the
+    number of attempts sent.
     """
-    deadline = _deadline(policy, started)
+    call = _Call(sender, request, cls, envelope, started, _deadline(policy, started))
     try:
-        result = await send(1, deadline)  # the common case: no state, no tenacity
+        result: APIResponse[T] = await call.attempt(1)  # the common case: nothing else
     except APIError as exc:
-        failure = _Failure(policy, gate, budget, method, url, started, deadline, on_retry)
-        return await failure.retry(send, exc, reconcile)
+        retrying = _Retrying(call, policy, budget, gate, on_retry, reconcile)
+        return await retrying.after(exc)
     budget.refund(budget.success_refund)
     return result
 
 
 @attrs.define
-class _Failure:
-    """A call whose first attempt failed: what attempts 2 and later need."""
+class _Retrying:
+    """A call whose first attempt failed: attempts 2 and later."""
 
+    call: _Call
     policy: RetryPolicy
-    gate: BackoffGate
     budget: RetryBudget
-    method: str
-    url: str
-    started: float
-    deadline: float | None
+    gate: BackoffGate
     on_retry: Callable[[RetryEvent], Any] | None
+    reconcile: Reconciliation[APIResponse[Any]] | None
+    attempt: int = 1
+    errors: int = 0
+    rate_limits: int = 0
+    ambiguous: bool = False
 
-    async def retry(
-        self,
-        send: Callable[[int, float | None], Awaitable[R]],
-        error: APIError,
-        reconcile: Reconciliation[R] | None,
-    ) -> R:
-        """Attempts 2 and later; *error* is attempt 1's."""
-        policy, gate, budget, started, deadline = (
-            self.policy, self.gate, self.budget, self.started, self.deadline
-        )  # fmt: skip
-        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.start_time = started
-        stop = stop_before_delay(deadline - started) if deadline is not None else None
-        attempt, errors, rate_limits, spent = 1, 0, 0, budget.success_refund
-        ambiguous = False
+    async def after(self, error: APIError) -> APIResponse[Any]:
+        """Retry after attempt 1 failed with *error*; the call's result, or its error."""
+        spent = self.budget.success_refund
         while True:
             failed_at = time.monotonic()
-            if reconcile is not None:
-                if ambiguous:
-                    settled = reconcile.settle(error, attempts=attempt)
-                    if settled is not None:
-                        budget.refund(spent)
-                        return settled
-                ambiguous = ambiguous or reconcile.may_have_committed(error)
-            # The decision: retryable, counts, deadline, then (and only then) the budget.
-            server_wait, coarse = _server_wait(error)
-            if isinstance(error, RateLimitError):
-                # A 429 to a request we sent early (a probe) is our guess, not the
-                # server's verdict on this call: it does not use up the call's retries.
-                rate_limits += 0 if error.sent_early else 1
-            else:
-                errors += 1
-            wait = (
-                server_wait
-                if server_wait is not None
-                else policy.backoff(max(1, errors + rate_limits))
+            settled = self._settled(error)
+            if settled is not None:
+                self.budget.refund(spent)
+                return settled
+            decision = decide(
+                self.policy,
+                error,
+                errors=self.errors,
+                rate_limits=self.rate_limits,
+                started=self.call.started,
+                deadline=self.call.deadline,
+                now=failed_at,
             )
-            state.attempt_number = attempt
-            state.outcome_timestamp = failed_at
-            state.upcoming_sleep = wait
-            if (
-                not policy.is_retryable(error)
-                or policy.max_retries == 0
-                or not policy.allows(errors=errors, rate_limits=rate_limits)
-                or (stop is not None and stop(state))
-                or not budget.try_spend(cost := budget.cost_of(error))
-            ):
-                error.attempts = attempt
+            self.errors, self.rate_limits = decision.errors, decision.rate_limits
+            cost = self.budget.cost_of(error)
+            if not decision.retry or not self.budget.try_spend(cost):
+                error.attempts = self.attempt
                 raise error
             spent = cost
-            _announce(RetryEvent(self.method, self.url, attempt, error, wait), self.on_retry)
-            if server_wait is not None:
-                gate.defer(server_wait, coarse=coarse)  # everyone waits for it; send waits too
-            else:
-                await asyncio.sleep(wait)
-            if ambiguous:
-                assert reconcile is not None
-                found = await _lookup(reconcile, error, failed_at, attempt, deadline)
-                if found is not None:
-                    budget.refund(spent)
-                    return found
-            attempt += 1
+            await self._wait(error, decision)
+            found = await self._look_up(error, failed_at) if self.ambiguous else None
+            if found is not None:
+                self.budget.refund(spent)
+                return found
+            self.attempt += 1
             try:
-                result = await send(attempt, deadline)
+                result = await self.call.attempt(self.attempt)
             except APIError as exc:
                 error = exc
                 continue
-            budget.refund(spent)
+            self.budget.refund(spent)
             return result
 
+    def _settled(self, error: APIError) -> APIResponse[Any] | None:
+        """The call's result, if the error proves an earlier ambiguous attempt did it."""
+        reconcile = self.reconcile
+        if reconcile is None:
+            return None
+        if self.ambiguous:
+            settled = reconcile.settle(error, attempts=self.attempt)
+            if settled is not None:
+                return settled
+        self.ambiguous = self.ambiguous or reconcile.may_have_committed(error)
+        return None
 
-async def _lookup(
-    reconcile: Reconciliation[R],
-    error: APIError,
-    failed_at: float,
-    attempts: int,
-    deadline: float | None,
-) -> R | None:
-    """The reconciliation's lookup, under the call's deadline; its failure is the write's."""
-    token = _OUTER_DEADLINE.set(deadline)
-    try:
-        return await reconcile.lookup(failed_at=failed_at, attempts=attempts)
-    except APIError as lookup_error:
-        # The write's own error tells the truth (a create that may exist), not the read's.
-        error.attempts = attempts
-        raise error from lookup_error
-    finally:
-        _OUTER_DEADLINE.reset(token)
+    async def _wait(self, error: APIError, decision: Decision) -> None:
+        """Announce the retry, then wait: at the gate for the server's moment (every call
+        of the client waits for it too), or the backoff."""
+        call = self.call
+        event = RetryEvent(
+            call.request.method, call.request.url, self.attempt, error, decision.wait
+        )
+        _announce(event, self.on_retry)
+        if decision.from_server:
+            self.gate.defer(decision.wait, coarse=decision.coarse)  # the next turn waits
+        else:
+            await asyncio.sleep(decision.wait)
+
+    async def _look_up(self, error: APIError, failed_at: float) -> APIResponse[Any] | None:
+        """The reconciliation's lookup, under the call's deadline; its failure is the
+        write's (a create that may exist), with the lookup's error as the cause."""
+        assert self.reconcile is not None
+        token = _OUTER_DEADLINE.set(self.call.deadline)
+        try:
+            found: APIResponse[Any] | None = await self.reconcile.lookup(
+                failed_at=failed_at, attempts=self.attempt
+            )
+            return found
+        except APIError as lookup_error:
+            error.attempts = self.attempt
+            raise error from lookup_error
+        finally:
+            _OUTER_DEADLINE.reset(token)
 
 
 def _deadline(policy: RetryPolicy, started: float) -> float | None:
@@ -370,5 +440,5 @@ def _announce(event: RetryEvent, on_retry: Callable[[RetryEvent], Any] | None) -
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, APIStatusError):
-        return f"{exc.status} {exc.message}"
+        return f"{exc.status_code} {exc.message}"
     return f"{type(exc).__name__}: {exc}"

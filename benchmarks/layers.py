@@ -42,6 +42,16 @@ _BODY = json.dumps(
 ).encode()
 
 
+class _NoLoopCall:
+    """Stands in for a transport's call (no loop to bind, nothing to close)."""
+
+    async def __aenter__(self) -> _NoLoopCall:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
 class _StubTransport:
     """Answers every request with the same 201, at once."""
 
@@ -50,10 +60,17 @@ class _StubTransport:
 
         self._headers = CIMultiDict({"X-Request-Id": "req_1", "Content-Type": "application/json"})
 
-    def loop_generation(self) -> int:
-        return 1
+    def call(self) -> Any:
+        return _NoLoopCall()
 
-    async def send(self, request: Any, timeout: Any) -> RawResponse:
+    def add_loop_listener(self, callback: Any) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    async def send(self, call: Any, request: Any, timeout: Any) -> RawResponse:
         return RawResponse(201, self._headers, _BODY, 0.0)
 
     async def aclose(self) -> None:

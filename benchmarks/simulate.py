@@ -84,6 +84,16 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         return self.now[0]
 
 
+class _NoLoopCall:
+    """Stands in for a transport's call (no loop to bind, nothing to close)."""
+
+    async def __aenter__(self) -> _NoLoopCall:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
 class SimTransport:
     """Stands in for :class:`asyncbyok.transport.Transport`: a fixed latency, a shared
     limit, and a 201 for every create the limit lets through."""
@@ -93,10 +103,17 @@ class SimTransport:
         self._latency = latency
         self._stats = stats
 
-    def loop_generation(self) -> int:
-        return 1
+    def call(self) -> Any:
+        return _NoLoopCall()
 
-    async def send(self, request: Any, timeout: Any) -> RawResponse:
+    def add_loop_listener(self, callback: Any) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    async def send(self, call: Any, request: Any, timeout: Any) -> RawResponse:
         await asyncio.sleep(self._latency / 2)
         wait, headers = self._limiter.take("key")
         await asyncio.sleep(self._latency / 2)

@@ -29,6 +29,24 @@ from asyncbyok.emulator import Emulator  # noqa: E402
 
 # Retry at once in tests (Retry-After is still obeyed): the tests are about behaviour.
 FAST_RETRY = asyncbyok.RetryPolicy(wait_scale=0.0)
+# A provider key the tests create credentials with.
+RAW = "sk-proj-engine-0123456789-AbCd"
+
+
+def client_for(emu: Emulator, **kwargs: object) -> asyncbyok.Client:
+    """A client of *emu* that retries at once (unless *kwargs* say otherwise)."""
+    kwargs.setdefault("retry", FAST_RETRY)
+    return asyncbyok.Client(api_key=emu.management_key, base_url=emu.base_url, **kwargs)  # type: ignore[arg-type]
+
+
+def create_requests(n: int, tag: str = "e") -> list[asyncbyok.CreateBYOKKeyRequest]:
+    """*n* create requests, named ``{tag}0``, ``{tag}1``..."""
+    return [
+        asyncbyok.CreateBYOKKeyRequest(
+            provider="openai", key=f"sk-proj-{i:06d}-{tag}AbCdEf", name=f"{tag}{i}"
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture

@@ -159,3 +159,17 @@ def test_whole_seconds_of_a_fast_limit_say_too_little_to_pace_by() -> None:
     limiter.on_count(LimitState(20, 0, 1.0, 1.0))  # the IETF form of a 0.1 s bucket
     assert not limiter.coordinated
     assert not limiter.enabled
+
+
+def test_the_limiter_lets_go_once_429s_stop() -> None:
+    now = [100.0]
+    limiter = AdaptiveRateLimiter(lambda: now[0])
+    for _ in range(200):
+        now[0] += 0.005
+        limiter.on_success()
+    limiter.on_throttle()
+    assert limiter.enabled
+    now[0] += 3.0  # three quiet seconds: no 429, nobody held back
+    asyncio.run(limiter.acquire())  # free, and it switched itself off
+    assert not limiter.enabled
+    assert limiter.relaxed == 1

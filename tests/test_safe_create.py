@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from typing import Any
+
+import pytest
 
 import asyncbyok
-from asyncbyok import APIError, Client, RetryPolicy
+from asyncbyok import APIError, Client, InternalServerError, RetryPolicy
 from asyncbyok.emulator import Emulator, FaultConfig, Faults, RateLimit
+
+from .conftest import RAW, client_for, create_requests
 
 
 def _names(emu: Emulator) -> collections.Counter[str | None]:
@@ -174,3 +179,117 @@ async def test_single_creates_share_listings_however_many_fail() -> None:
     assert max(_names(emu).values()) == 1
     one = 1 + -(-(2_060 - 100) // 95)
     assert emu.stats.requests["list"] <= 2 * one  # one listing, or two: not sixty
+
+
+# -- against the emulator: every field, deletes, failed lookups, shared listings ----------
+
+
+async def test_safe_create_never_returns_a_credential_with_other_fields() -> None:
+    async with Emulator() as emu, client_for(emu) as a, client_for(emu) as b:
+        theirs = await a.byok.create(
+            provider="openai", key=RAW, name="prod", allowed_models=["openai/gpt-4o"], disabled=True
+        )
+        # B's first attempt gets a plain 503 (nothing stored); then the faults stop.
+        emu.faults = Faults({"create": FaultConfig(error_rate=1.0, error_statuses=(503,))})
+        b = b.with_options(on_retry=lambda event: setattr(emu, "faults", Faults()))
+        raw = await b.byok.with_raw_response.create(
+            provider="openai", key=RAW, name="prod", allowed_models=["openai/o3"], disabled=False
+        )
+    assert raw.parsed.id != theirs.id
+    assert not raw.recovered
+    assert raw.parsed.allowed_models == ["openai/o3"]
+    assert raw.parsed.disabled is False
+    assert len(emu.store.live()) == 2
+
+
+async def test_safe_create_recovers_its_own_credential_with_every_field() -> None:
+    faults = Faults({"create": FaultConfig(commit_then_error_rate=1.0)})
+    async with Emulator(faults=faults) as emu, client_for(emu) as client:
+        fields: dict[str, Any] = {"allowed_models": ["openai/o3"], "disabled": True}
+        client = client.with_options(on_retry=lambda event: setattr(emu, "faults", Faults()))
+        raw = await client.byok.with_raw_response.create(
+            provider="openai", key=RAW, name="mine", **fields
+        )
+    assert raw.recovered
+    assert raw.attempts == 1
+    assert raw.method == "POST"
+    assert raw.status == 200  # the facts of the lookup that found it
+    assert raw.request_id
+    assert raw.parsed.allowed_models == ["openai/o3"]
+    assert len(emu.store.live()) == 1
+
+
+async def test_a_delete_lost_after_it_deleted_is_resent_without_a_lookup() -> None:
+    # The first DELETE deletes, then answers 500; every GET would fail (503s, as a busy
+    # server's). A DELETE is idempotent: it is resent, and the resend's 404 says the first
+    # attempt did it. No GET is needed, so none can fail the call.
+    async with Emulator() as emu, client_for(emu) as client:
+        key = await client.byok.create(provider="openai", key=RAW, name="gone")
+        emu.faults = Faults(
+            {
+                "delete": FaultConfig(commit_then_error_rate=1.0),
+                "get": FaultConfig(error_rate=1.0, error_statuses=(503,)),
+            }
+        )
+        raw = await client.byok.with_raw_response.delete(key.id)
+    assert raw.parsed.deleted
+    assert raw.recovered
+    assert (raw.status, raw.attempts) == (404, 2)
+    assert emu.store.live() == []
+    assert emu.stats.requests["get"] == 0
+    assert emu.stats.requests["delete"] == 2
+
+
+async def test_delete_returns_true_when_the_resend_finds_it_already_gone() -> None:
+    async with Emulator() as emu, client_for(emu) as client:
+        key = await client.byok.create(provider="openai", key=RAW, name="gone")
+        calls: list[int] = []
+
+        def after_first_failure(event: asyncbyok.RetryEvent) -> None:
+            calls.append(event.attempt)
+            emu.faults = Faults()  # the resend now reaches the server
+
+        emu.faults = Faults({"delete": FaultConfig(commit_then_error_rate=1.0)})
+        raw = await client.with_options(on_retry=after_first_failure).byok.with_raw_response.delete(
+            key.id
+        )
+    assert raw.parsed.deleted
+    assert raw.recovered  # the resend's 404 said our first attempt had deleted it
+    assert raw.status == 404
+    assert calls == [1]
+
+
+async def test_a_failed_lookup_raises_the_creates_own_error() -> None:
+    faults = Faults(
+        {
+            "create": FaultConfig(commit_then_error_rate=1.0),
+            "list": FaultConfig(error_rate=1.0, error_statuses=(503,)),
+        }
+    )
+    async with Emulator(faults=faults) as emu, client_for(emu) as client:
+        with pytest.raises(InternalServerError) as info:
+            await client.byok.create(provider="openai", key=RAW, name="lost")
+    err = info.value
+    assert err.method == "POST"
+    assert str(err.url).endswith("/byok")
+    assert err.status == 500
+    assert err.attempts == 1  # writes sent: the lookup failed before any resend
+    assert isinstance(err.__cause__, InternalServerError)
+    assert err.__cause__.method == "GET"
+    assert len(emu.store.live()) == 1  # stored once; never sent again blind
+
+
+async def test_concurrent_ambiguous_failures_share_listings() -> None:
+    faults = Faults({"create": FaultConfig(commit_then_error_rate=0.3)})
+    retry = RetryPolicy(max_retries=10, wait_scale=0.0)  # 0.3**11: no item runs out
+    async with Emulator(seed=7, faults=faults) as emu, client_for(emu, retry=retry) as client:
+        results = await client.byok.create_many(create_requests(300), concurrency=64)
+        assert all(r.ok for r in results), next(r.error for r in results if not r.ok)
+        ambiguous = (
+            emu.stats.faults[("create", "commit_then_error")]
+            + emu.stats.faults[("create", "error")]
+        )
+        lists = emu.stats.requests["list"]
+    assert len(emu.store.live()) == 300
+    assert ambiguous > 50
+    assert lists / ambiguous <= 1.5, (lists, ambiguous)

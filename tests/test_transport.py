@@ -42,7 +42,14 @@ def list_request(emu: Emulator) -> sansio.HTTPRequest:
 
 
 async def list_once(transport: Transport, emu: Emulator) -> RawResponse:
-    return await transport.send(list_request(emu), TIMEOUT)
+    async with transport.call() as call:
+        return await transport.send(call, list_request(emu), TIMEOUT)
+
+
+async def generation(transport: Transport) -> int:
+    """The number of the transport's binding to the running loop (binding it)."""
+    async with transport.call() as call:
+        return call.state.generation
 
 
 async def in_flight(emu: Emulator, count: int) -> None:
@@ -59,7 +66,7 @@ def test_consecutive_asyncio_runs_each_get_a_fresh_session(emu: Emulator) -> Non
 
     async def use() -> tuple[int, int]:
         raw = await list_once(transport, emu)
-        return raw.status, transport.loop_generation()
+        return raw.status, await generation(transport)
 
     assert asyncio.run(use()) == (200, 1)
     assert asyncio.run(use()) == (200, 2)  # was: RuntimeError: Event loop is closed
@@ -72,9 +79,9 @@ def test_the_generation_holds_within_one_loop(emu: Emulator) -> None:
     transport = Transport()
 
     async def use() -> list[int]:
-        seen = [transport.loop_generation()]
+        seen = [await generation(transport)]
         await asyncio.gather(*(list_once(transport, emu) for _ in range(5)))
-        seen.append(transport.loop_generation())
+        seen.append(await generation(transport))
         await transport.aclose()
         return seen
 
@@ -99,11 +106,8 @@ def test_two_loops_at_once_raise_event_loop_error(emu: Emulator) -> None:
         with pytest.raises(EventLoopError, match="another event loop that is still running"):
             asyncio.run(list_once(transport, emu))
 
-        async def generation() -> int:
-            return transport.loop_generation()
-
         with pytest.raises(EventLoopError):
-            asyncio.run(generation())  # the same check, for the client's own state
+            asyncio.run(generation(transport))  # the same check, for the client's own state
     finally:
         release.set()
         thread.join(30)
@@ -151,7 +155,7 @@ async def test_send_after_aclose_raises_client_closed(emu: Emulator) -> None:
     with pytest.raises(ClientClosedError):
         await list_once(transport, emu)
     with pytest.raises(ClientClosedError):
-        transport.loop_generation()
+        await generation(transport)
 
 
 async def test_aclose_cuts_the_calls_in_flight_short(emu: Emulator) -> None:
