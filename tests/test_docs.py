@@ -31,6 +31,7 @@ from .docs_samples import cli_help
 from .docs_samples.blocks import CODE_LANGUAGES, read_blocks
 from .docs_samples.matching import Bindings, Mismatch, check, normalize
 from .docs_samples.runner import PageRun
+from .test_surface import PARSED
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -138,3 +139,24 @@ def test_docstrings_become_markdown() -> None:
         "Use `x` and [`C`][a.b.C]:\n\n```python\nprint(1)\n```\n\n`term`\n:   Its meaning."
     )
     assert convert(">>> 1 + 1\n2", link) == "```pycon\n>>> 1 + 1\n2\n```"
+
+
+def test_the_reference_shows_the_plain_methods_with_what_they_return() -> None:
+    """``create = _parsed(RawBYOKResource.create)`` is an attribute to static analysis:
+    the docs extension documents it as the method it is, returning the parsed type."""
+    import griffe
+
+    extension = _load_tooling("griffe_rst").ReSTToMarkdown()
+    package = griffe.load(
+        "asyncbyok", extensions=griffe.load_extensions(extension), search_paths=[str(ROOT)]
+    )
+    plain = package["resources.byok.BYOKResource"]
+    raw = package["resources.byok.RawBYOKResource"]
+    for name, returns in PARSED.items():
+        method = plain.members[name]
+        assert isinstance(method, griffe.Function), name
+        assert str(method.returns) == returns
+        assert "async" in method.labels
+        assert [p.name for p in method.parameters] == [p.name for p in raw[name].parameters]
+        assert method.docstring is not None
+        assert f"Returns `{returns}`" in method.docstring.value  # converted to Markdown

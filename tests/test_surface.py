@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pydoc
 
 import pytest
 
@@ -56,3 +57,29 @@ def test_keyword_arguments_are_the_models_fields(method: str, model: type) -> No
 async def test_unknown_keywords_are_refused_by_name(client: Client) -> None:
     with pytest.raises(TypeError, match="colour"):
         await client.byok.create(provider="openai", key="sk-proj-xyz-AbCd1234", colour="red")  # type: ignore[call-arg]
+
+
+# The plain methods made from raw ones by ``_parsed``: what they return, at run time.
+PARSED = {
+    "create": "BYOKKey",
+    "get": "BYOKKey",
+    "update": "BYOKKey",
+    "list_page": "BYOKKeyList",
+    "create_many": "list[CreateResult]",
+    "ensure": "EnsureResult",
+    "ensure_many": "list[EnsureOutcome]",
+}
+
+
+@pytest.mark.parametrize(("name", "returns"), PARSED.items())
+def test_plain_methods_show_what_they_return_at_run_time(name: str, returns: str) -> None:
+    client = Client(api_key="k", base_url="http://127.0.0.1:1/api/v1")
+    bound = getattr(client.byok, name)
+    assert inspect.signature(bound).return_annotation == returns  # was APIResponse[...]
+    raw = inspect.signature(getattr(client.byok.with_raw_response, name))
+    assert raw.return_annotation == f"APIResponse[{returns}]"
+    assert bound.__qualname__ == f"BYOKResource.{name}"
+    assert f"Returns ``{returns}``" in (bound.__doc__ or "")
+    shown = pydoc.render_doc(bound, renderer=pydoc.plaintext)
+    assert f"-> '{returns}'" in shown
+    assert "APIResponse[" not in shown.split("\n\n", 2)[1]  # the signature line of help()

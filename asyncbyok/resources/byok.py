@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -116,13 +117,38 @@ def _build(cls: type[R], request: Any, fields: dict[str, Any]) -> R:
 def _parsed(
     raw_method: Callable[Concatenate[RawBYOKResource, P], Awaitable[APIResponse[R]]],
 ) -> Callable[Concatenate[BYOKResource, P], Awaitable[R]]:
-    """The plain method of a raw one: the same arguments, the parsed result."""
+    """The plain method of a raw one: the same arguments, the parsed result.
+
+    What it returns is the raw method's ``APIResponse[X]`` unwrapped, and it says so at run
+    time too: its ``__signature__`` (``help()``, ``inspect.signature``, the reference) and
+    docstring show ``X``. Type checkers read ``R`` from this function's own annotations.
+    """
 
     @functools.wraps(raw_method)
     async def method(self: BYOKResource, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return (await raw_method(self.with_raw_response, *args, **kwargs)).parsed
 
+    name = raw_method.__name__
+    raw_signature = inspect.signature(raw_method)
+    returns = _unwrapped_annotation(raw_signature.return_annotation, name)
+    method.__qualname__ = f"BYOKResource.{name}"
+    method.__signature__ = raw_signature.replace(  # type: ignore[attr-defined]
+        return_annotation=returns
+    )
+    method.__doc__ = (
+        f"{inspect.getdoc(raw_method) or ''}\n\nReturns ``{returns}``"
+        f" (``client.byok.with_raw_response.{name}(...)``:\nthe "
+        ":class:`~asyncbyok.response.APIResponse` around it)."
+    )
     return method
+
+
+def _unwrapped_annotation(annotation: object, name: str) -> str:
+    """``"X"`` of a raw method's ``"APIResponse[X]"`` (annotations are strings here)."""
+    inner = re.fullmatch(r"APIResponse\[(.+)\]", str(annotation))
+    if inner is None:  # pragma: no cover - a raw method must return an APIResponse
+        raise TypeError(f"RawBYOKResource.{name} must be annotated -> APIResponse[...]")
+    return inner.group(1)
 
 
 class RawBYOKResource:

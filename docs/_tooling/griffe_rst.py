@@ -13,8 +13,11 @@ extension rewrites each docstring once, after the package is loaded:
 
 It also gives attrs classes the ``__init__`` signature attrs generates at runtime (static
 analysis cannot see it), so ``CreateBYOKKeyRequest(*, provider, key, name=UNSET, ...)``
-shows in the reference. Parameters starting with ``_`` are private and left out of every
-signature.
+shows in the reference. Likewise a method made by a call in a class body
+(``create = _parsed(RawBYOKResource.create)``), which static analysis takes for an
+attribute, is documented as the method it is at run time: the parameters of the method it
+wraps, with the return type and docstring of its run-time signature. Parameters starting
+with ``_`` are private and left out of every signature.
 """
 
 from __future__ import annotations
@@ -198,9 +201,11 @@ class ReSTToMarkdown(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         if pkg.name != PACKAGE:
             return
-        for obj in list(_walk(pkg)):
+        for obj in list(_walk(pkg)):  # first the members run time adds, then every docstring
             if isinstance(obj, griffe.Class):
                 _add_attrs_init(obj)
+                _add_wrapped_methods(obj, loader)
+        for obj in list(_walk(pkg)):
             if isinstance(obj, griffe.Function):
                 _hide_private_parameters(obj)
             if obj.docstring is not None:
@@ -266,16 +271,63 @@ def _hide_private_parameters(func: griffe.Function) -> None:
         func.parameters = griffe.Parameters(*kept)
 
 
+def _runtime(obj: griffe.Object) -> Any:
+    """The run-time object *obj* describes, or ``None`` when it cannot be imported."""
+    try:
+        runtime: Any = importlib.import_module(obj.module.path)
+        for part in obj.path[len(obj.module.path) + 1 :].split("."):
+            runtime = getattr(runtime, part)
+    except Exception:  # an optional dependency missing: keep the static view
+        return None
+    return runtime
+
+
+def _add_wrapped_methods(cls: griffe.Class, loader: griffe.GriffeLoader) -> None:
+    """Document each attribute of *cls* that is a wrapping function at run time as a
+    method: the wrapped method's parameters (with their cross-referenced annotations),
+    the run-time signature's return type, the run-time docstring."""
+    runtime = _runtime(cls)
+    if runtime is None:
+        return
+    for name, member in list(cls.members.items()):
+        value = vars(runtime).get(name)
+        wrapped = getattr(value, "__wrapped__", None)
+        if not isinstance(member, griffe.Attribute) or not inspect.isfunction(value):
+            continue
+        source = _find(loader, f"{wrapped.__module__}.{wrapped.__qualname__}") if wrapped else None
+        if not isinstance(source, griffe.Function):
+            continue
+        returns = inspect.signature(value).return_annotation
+        method = griffe.Function(
+            name,
+            lineno=member.lineno,
+            endlineno=member.endlineno,
+            parameters=griffe.Parameters(*source.parameters),
+            returns=_annotation(returns, cls),
+            docstring=griffe.Docstring(inspect.getdoc(value) or ""),
+        )
+        method.labels |= source.labels
+        cls.set_member(name, method)
+        if method.docstring is not None:
+            method.docstring.parent = method
+
+
+def _annotation(annotation: Any, parent: griffe.Class) -> str | griffe.Expr | None:
+    """A run-time annotation (a string here) as a griffe expression, for cross-references."""
+    if annotation is inspect.Signature.empty:
+        return None
+    if not isinstance(annotation, str):
+        return inspect.formatannotation(annotation)
+    node = ast.parse(annotation, mode="eval").body
+    return griffe.safe_get_expression(node, parent=parent) or annotation
+
+
 def _add_attrs_init(cls: griffe.Class) -> None:
     """Give an attrs class the ``__init__`` attrs generates, from the runtime class."""
     if "__init__" in cls.members:
         return
-    try:
-        module = importlib.import_module(cls.module.path)
-        runtime = module
-        for part in cls.path[len(cls.module.path) + 1 :].split("."):
-            runtime = getattr(runtime, part)
-    except Exception:  # an optional dependency missing: keep the static view
+    runtime = _runtime(cls)
+    if runtime is None:
         return
     fields = getattr(runtime, "__attrs_attrs__", None)
     if fields is None:
