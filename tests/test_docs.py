@@ -160,3 +160,13 @@ def test_the_reference_shows_the_plain_methods_with_what_they_return() -> None:
         assert [p.name for p in method.parameters] == [p.name for p in raw[name].parameters]
         assert method.docstring is not None
         assert f"Returns `{returns}`" in method.docstring.value  # converted to Markdown
+
+
+@pytest.mark.parametrize("page", sorted((DOCS / "reference").glob("*.md")), ids=lambda p: p.name)
+def test_each_reference_page_says_what_it_covers(page: Path) -> None:
+    """Read as Markdown, a page of ``:::`` directives alone tells nothing: each opens with
+    prose saying what it covers."""
+    text = page.read_text(encoding="utf-8")
+    opening = text.split("\n:::", 1)[0].split("\n## ", 1)[0]
+    prose = [line for line in opening.splitlines()[1:] if line.strip() and not line.startswith("|")]
+    assert len(" ".join(prose).split()) >= 20, f"{page.name} opens with too little prose"
