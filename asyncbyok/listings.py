@@ -55,8 +55,9 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
-Scope = tuple[str, "str | None"]
-"""``(provider, workspace_id)``; ``None`` is the account's default workspace."""
+Scope = tuple["str | None", "str | None"]
+"""``(provider, workspace_id)``: a provider ``None`` is every provider of the workspace
+(a listing without a provider filter); a workspace ``None`` is the account's default."""
 
 #: Bounds of the wait before a listing starts, for other callers to join it (seconds).
 COALESCE_MIN = 0.05
@@ -308,7 +309,9 @@ def _apply(index: ScopeIndex, write: _Write) -> None:
     elif write.scope is None:  # an update: wherever the credential is listed
         if write.key_id in index:
             index.put(write.found)
-    elif write.scope == index.scope:
+    elif write.scope == index.scope or (
+        index.scope[0] is None and write.scope[1] == index.scope[1]
+    ):  # created in the scope, or in one provider of a workspace listed whole
         index.put(write.found)
 
 

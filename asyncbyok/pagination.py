@@ -26,7 +26,7 @@ import attrs
 from ._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .models import BYOKKey, UndecodableItem
 
-__all__ = ["AsyncKeyPager", "Page"]
+__all__ = ["AsyncKeyPager", "Page", "only_named"]
 
 logger = logging.getLogger("asyncbyok")
 
@@ -41,6 +41,9 @@ class Page:
     holds the items of the page that are not credentials as this release reads them
     (:class:`~asyncbyok.models.UndecodableItem`): one malformed item never loses the
     others, and it still counts in :attr:`item_count`, which is what paging advances by.
+    ``filtered_out`` counts the credentials the server sent that a filter made here left
+    out of ``data`` (``client.byok.list(name=...)``); they count in :attr:`item_count`
+    too, so the next page starts where the server's page ended.
     """
 
     data: list[BYOKKey]
@@ -49,12 +52,13 @@ class Page:
     limit: int
     request_id: str | None = None
     undecodable: list[UndecodableItem] = attrs.field(factory=list)
+    filtered_out: int = 0
     _fetch: FetchPage | None = attrs.field(default=None, repr=False, eq=False, alias="fetch")
 
     @property
     def item_count(self) -> int:
-        """How many items the server sent in this page, decoded or not."""
-        return len(self.data) + len(self.undecodable)
+        """How many items the server sent in this page, decoded or not, filtered or not."""
+        return len(self.data) + len(self.undecodable) + self.filtered_out
 
     def has_next_page(self) -> bool:
         """Whether keys follow this page (by ``total_count`` at the time it was fetched)."""
@@ -87,8 +91,30 @@ class Page:
         return len(self.data)
 
 
+def only_named(page: Page, name: str) -> Page:
+    """*page* with only the credentials named exactly *name* in ``data``; the others count
+    in ``filtered_out``, and the pages after it (``next_page()``) are filtered the same way.
+
+    The API has no filter by name: the whole page was fetched, and this is done here.
+    """
+    fetch = page._fetch
+    kept = [key for key in page.data if key.name == name]
+    filtered_out = page.filtered_out + len(page.data) - len(kept)
+    if fetch is None:
+        return attrs.evolve(page, data=kept, filtered_out=filtered_out)
+
+    async def fetch_named(offset: int, limit: int) -> Page:
+        return only_named(await fetch(offset, limit), name)
+
+    return attrs.evolve(page, data=kept, filtered_out=filtered_out, fetch=fetch_named)
+
+
 class AsyncKeyPager:
-    """The result of ``client.byok.list(...)``: await it for one page, iterate for all keys."""
+    """The result of ``client.byok.list(...)``: await it for one page, iterate for all keys.
+
+    With *name*, every page it gives (the awaited one, its next pages, those iterated)
+    holds only the credentials of that exact name (:func:`only_named`).
+    """
 
     def __init__(
         self,
@@ -97,6 +123,7 @@ class AsyncKeyPager:
         offset: int = 0,
         limit: int = MAX_PAGE_SIZE,
         concurrency: int = DEFAULT_LIST_CONCURRENCY,
+        name: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -104,11 +131,20 @@ class AsyncKeyPager:
         self._offset = offset
         self._limit = limit
         self._concurrency = concurrency
+        self._name = name
         # Overlap between consecutive pages: a few keys, so pages still cover ~95% new ground.
         self._overlap = max(1, limit // 20) if limit > 1 else 0
 
     def __await__(self) -> Generator[Any, None, Page]:
-        return self._fetch(self._offset, self._limit).__await__()
+        return self._first_page().__await__()
+
+    async def _first_page(self) -> Page:
+        return self._shown(await self._fetch(self._offset, self._limit))
+
+    def _shown(self, page: Page) -> Page:
+        """*page* as the caller sees it: filtered by name, if one was given. (Paging reads
+        the pages as fetched: their overlaps are found among every key, not the kept.)"""
+        return page if self._name is None else only_named(page, self._name)
 
     def __aiter__(self) -> AsyncIterator[BYOKKey]:
         return self._iter_keys()
@@ -123,7 +159,7 @@ class AsyncKeyPager:
         first = await self._fetch(self._offset, self._limit)
         warned: set[str] = set()
         _warn_undecodable(first, warned)
-        yield first
+        yield self._shown(first)
         if first.item_count < self._limit or not first.has_next_page():
             return
         stride = self._limit - self._overlap
@@ -159,7 +195,7 @@ class AsyncKeyPager:
                 recent.extend(k.id for k in fresh)
                 _warn_undecodable(page, warned)
                 if fresh or page.undecodable:
-                    yield attrs.evolve(page, data=fresh)
+                    yield self._shown(attrs.evolve(page, data=fresh))
                 count = page.item_count  # undecodable items hold their places too
                 if count < self._limit or offset + count >= page.total_count:
                     return  # the last page, by its length or by the count sent with it

@@ -251,6 +251,7 @@ class SyncRawBYOKResource(_Facade[RawBYOKResource]):
     create_many = _blocking(RawBYOKResource.create_many)
     ensure = _blocking(RawBYOKResource.ensure)
     ensure_many = _blocking(RawBYOKResource.ensure_many)
+    get_by_name = _blocking(RawBYOKResource.get_by_name)
     list = _first_page(RawBYOKResource.list)
 
 
@@ -266,6 +267,7 @@ class SyncBYOKResource(_Facade[BYOKResource]):
     create_many = _blocking(BYOKResource.create_many)
     ensure = _blocking(BYOKResource.ensure)
     ensure_many = _blocking(BYOKResource.ensure_many)
+    get_by_name = _blocking(BYOKResource.get_by_name)
     list = _pager(BYOKResource.list)
 
     @property
@@ -354,8 +356,13 @@ class SyncPage:
         return self.page.undecodable
 
     @property
+    def filtered_out(self) -> int:
+        """How many credentials of this page a filter made here left out (``name=``)."""
+        return self.page.filtered_out
+
+    @property
     def item_count(self) -> int:
-        """How many items the server sent in this page, decoded or not."""
+        """How many items the server sent in this page, decoded or not, filtered or not."""
         return self.page.item_count
 
     def has_next_page(self) -> bool:

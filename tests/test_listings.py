@@ -112,6 +112,22 @@ async def test_own_writes_show_in_kept_indexes_and_in_a_listing_that_missed_them
     assert listings.listings == 2
 
 
+async def test_a_workspace_listed_whole_shows_creates_of_each_of_its_providers() -> None:
+    """``(None, workspace)`` is every provider of the workspace (find_by_key, get_by_name):
+    a create in one provider of that workspace belongs there too, and not elsewhere."""
+    server, listings = Server(3), ScopeListings()
+    loop = asyncio.get_running_loop()
+    whole: Scope = (None, None)
+    other: Scope = (None, "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001")
+    every = await listings.index(whole, since=loop.time(), list_keys=server.list_keys, max_age=60)
+    elsewhere = await listings.index(
+        other, since=loop.time(), list_keys=server.list_keys, max_age=60
+    )
+    listings.created(("anthropic", None), _found(900, "new"))
+    assert [f.key.id for f in every.named("new")] == [_found(900).key.id]
+    assert elsewhere.named("new") == []
+
+
 async def test_a_failed_listing_fails_its_callers_and_the_next_caller_lists_again() -> None:
     server, listings = Server(100), ScopeListings()
     loop = asyncio.get_running_loop()

@@ -68,6 +68,7 @@ PARSED = {
     "create_many": "list[CreateResult]",
     "ensure": "EnsureResult",
     "ensure_many": "list[EnsureOutcome]",
+    "get_by_name": "BYOKKey",
 }
 
 

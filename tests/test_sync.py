@@ -98,6 +98,17 @@ def test_raw_responses(client: SyncClient) -> None:
     assert raw.delete(key_id).parsed.deleted
 
 
+def test_names_blocking(client: SyncClient) -> None:
+    made = [client.byok.create(provider="openai", key=RAW, name=n) for n in ("a", "b", "a")]
+    assert [k.id for k in client.byok.list(name="a", limit=1)] == [made[0].id, made[2].id]
+    first = client.byok.list(name="b").first_page()
+    assert (first.data, first.filtered_out, first.item_count) == ([made[1]], 2, 3)
+    assert client.byok.get_by_name("b") == made[1]
+    assert client.byok.with_raw_response.get_by_name("b").parsed == made[1]
+    with pytest.raises(asyncbyok.DuplicateNameError):
+        client.byok.get_by_name("a")
+
+
 def test_iterating_walks_every_page_once() -> None:
     with (
         Emulator(seed=3, seed_keys=1000).run_in_thread() as emu,

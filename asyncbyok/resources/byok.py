@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from .. import sansio
+from .. import names, sansio
 from .._constants import DEFAULT_BULK_CONCURRENCY, DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .._sentinel import UNSET, Unset
 from ..bulk import CreateResult, bulk_policy, create_many
@@ -38,7 +38,7 @@ from ..models import (
     UpdateBYOKKeyRequest,
     request_fields,
 )
-from ..pagination import AsyncKeyPager, Page
+from ..pagination import AsyncKeyPager, Page, only_named
 from ..response import APIResponse
 from ..safe_create import SafeCreate, SafeDelete
 
@@ -168,7 +168,7 @@ class RawBYOKResource:
             response = await self.list_page(
                 offset=offset,
                 limit=limit,
-                provider=provider,
+                provider=UNSET if provider is None else provider,
                 workspace_id=UNSET if workspace is None else workspace,
             )
             facts[response.request_id] = response
@@ -442,23 +442,57 @@ class RawBYOKResource:
             self._client.base_url + "/byok",
         )
 
+    async def get_by_name(
+        self,
+        name: str,
+        *,
+        provider: ProviderSlug | str | None = None,
+        workspace_id: str | None = None,
+    ) -> APIResponse[BYOKKey]:
+        """The one credential named exactly *name* (see :mod:`asyncbyok.names`), of
+        *provider* (default: any) in *workspace_id* (default: the default workspace).
+
+        Raises :class:`~asyncbyok.errors.NotFoundError` when there is none, and
+        :class:`~asyncbyok.errors.DuplicateNameError` (holding each) when several share
+        the name. It lists the workspace (the API has no filter by name): the response
+        facts are those of the page that held the credential::
+
+            key = await client.byok.get_by_name("prod", provider="openai")
+        """
+        scope = names.lookup_scope(name, provider, workspace_id)
+        started = time.monotonic()
+        index = await self._client._shared.listings.index(
+            scope, since=started, list_keys=self._scope
+        )
+        url = self._client.base_url + "/byok"
+        found = names.only_one(index.named(name), name, scope, url)
+        elapsed = time.monotonic() - started
+        return APIResponse(
+            found.key, found.status, found.headers, found.request_id, 0, elapsed, "GET", url
+        )
+
     # Last in the class: below this line, "list" names the method, not the builtin.
     async def list(
         self,
         *,
         workspace_id: str | Unset = UNSET,
         provider: ProviderSlug | str | Unset = UNSET,
+        name: str | Unset = UNSET,
         limit: int = MAX_PAGE_SIZE,
         offset: int = 0,
         concurrency: int = DEFAULT_LIST_CONCURRENCY,
     ) -> APIResponse[Page]:
         """The first :class:`~asyncbyok.pagination.Page` of ``client.byok.list(...)``,
-        with the facts of its response; ``page.next_page()`` fetches the next."""
+        with the facts of its response; ``page.next_page()`` fetches the next. With
+        *name*, pages hold only the credentials of that exact name (filtered here)."""
         _pager_arguments(concurrency)
+        _name_argument(name)
         response = await self.list_page(
             offset=offset, limit=limit, workspace_id=workspace_id, provider=provider
         )
         page = _page(response, offset, limit, self._fetcher(workspace_id, provider))
+        if name is not UNSET:
+            page = only_named(page, name)
         return APIResponse(
             page,
             response.status,
@@ -507,6 +541,12 @@ def _pager_arguments(concurrency: object) -> None:
         raise ValidationError([FieldError("concurrency", "must be an integer >= 1")])
 
 
+def _name_argument(name: object) -> None:
+    errors = [] if name is UNSET else names.check_name(name)
+    if errors:
+        raise ValidationError(errors, subject="list")
+
+
 class BYOKResource:
     """``client.byok``: the BYOK provider credentials of the account.
 
@@ -524,6 +564,7 @@ class BYOKResource:
     create_many = _parsed(RawBYOKResource.create_many)
     ensure = _parsed(RawBYOKResource.ensure)
     ensure_many = _parsed(RawBYOKResource.ensure_many)
+    get_by_name = _parsed(RawBYOKResource.get_by_name)
 
     async def delete(self, key_id: str) -> bool:
         """Delete a credential (the API soft-deletes it and wipes the key). Returns True;
@@ -536,6 +577,7 @@ class BYOKResource:
         *,
         workspace_id: str | Unset = UNSET,
         provider: ProviderSlug | str | Unset = UNSET,
+        name: str | Unset = UNSET,
         limit: int = MAX_PAGE_SIZE,
         offset: int = 0,
         concurrency: int = DEFAULT_LIST_CONCURRENCY,
@@ -549,13 +591,23 @@ class BYOKResource:
             async for key in client.byok.list(workspace_id=ws):
                 ...
 
+        *name* keeps only the credentials named exactly so (case and spaces count). The
+        API has no filter by name, so it is applied here, to every page as it arrives:
+        the same requests are sent, and ``async for`` yields only the matches. A page
+        keeps the server's ``total_count`` and offsets (those left out count in its
+        ``filtered_out``), so an awaited page may hold no match while a later one does:
+        iterate to see them all, or use :meth:`get_by_name` for the one credential of a
+        name.
+
         Arguments are checked at once, before anything is sent.
         """
         sansio.list_query(offset=offset, limit=limit, workspace_id=workspace_id, provider=provider)
         _pager_arguments(concurrency)
+        _name_argument(name)
         return AsyncKeyPager(
             self.with_raw_response._fetcher(workspace_id, provider),
             offset=offset,
             limit=limit,
             concurrency=concurrency,
+            name=None if name is UNSET else name,
         )
