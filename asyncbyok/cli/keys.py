@@ -21,6 +21,7 @@ from .inputs import (
     refuse_key_in_fields,
     request_fields,
 )
+from .names import by_name, by_name_options, id_or_name
 from .session import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -163,17 +164,31 @@ async def _list_scopes(client: Client, manifest: Manifest, provider: str | None)
 
 
 @click.command("get")
-@click.argument("key_id", metavar="ID")
+@click.argument("key_id", metavar="[ID]", required=False)
+@by_name_options
 @common_options
 @click.pass_context
-def get_command(ctx: click.Context, key_id: str) -> None:
-    """Show one credential."""
+def get_command(
+    ctx: click.Context,
+    key_id: str | None,
+    name: str | None,
+    provider: str | None,
+    workspace_id: str | None,
+) -> None:
+    """Show one credential, by ID or by --name (an exact match; several of that name are
+    refused, listing their ids)."""
     settings = _settings(ctx)
+    id_or_name((key_id,) if key_id else (), name, provider, workspace_id)
 
     async def main() -> int:
-        _refuse_a_name_for_an_id(key_id)
+        if key_id is not None:
+            _refuse_a_name_for_an_id(key_id, "get")
         async with connect(settings) as conn:
-            key = await conn.client.byok.get(key_id)
+            if name is not None:
+                key = await by_name(conn.client, name, provider, workspace_id)
+            else:
+                assert key_id is not None
+                key = await conn.client.byok.get(key_id)
         _show_key(settings.output, key)
         return EXIT_OK
 
@@ -234,7 +249,7 @@ def update_command(ctx: click.Context, /, key_id: str, **params: Any) -> None:
             fields["key"] = key
         if not fields:
             raise BadInput("nothing to update: give a field option, --clear FIELD or a new key")
-        _refuse_a_name_for_an_id(key_id)
+        _refuse_a_name_for_an_id(key_id, "update")
         request = UpdateBYOKKeyRequest(**fields)
         _warn_unknown_region(settings, request.declared_region)
         async with connect(settings) as conn:
@@ -247,28 +262,44 @@ def update_command(ctx: click.Context, /, key_id: str, **params: Any) -> None:
 
 
 @click.command("delete")
-@click.argument("key_ids", metavar="ID...", nargs=-1, required=True)
+@click.argument("key_ids", metavar="[ID...]", nargs=-1)
+@by_name_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @common_options
 @click.pass_context
-def delete_command(ctx: click.Context, key_ids: tuple[str, ...], yes: bool) -> None:
-    """Delete credentials by id.
+def delete_command(
+    ctx: click.Context,
+    key_ids: tuple[str, ...],
+    name: str | None,
+    provider: str | None,
+    workspace_id: str | None,
+    yes: bool,
+) -> None:
+    """Delete credentials by id, or the one named --name (an exact match; several of that
+    name are refused, listing their ids).
 
     Each id is tried even when another fails; the exit status is 1 if any failed. --json
     prints {"deleted": [ids], "failed": [{"id", "error", "status"}]} whatever happened.
     """
     settings = _settings(ctx)
+    id_or_name(key_ids, name, provider, workspace_id)
 
     async def main() -> int:
         from ..apply.render import error_text
         from ..errors import APIError, ValidationError
 
         out = settings.output
-        confirm(f"Delete {len(key_ids)} credential(s)?", yes=yes)
         deleted: list[str] = []
         failed: list[dict[str, Any]] = []
         async with connect(settings) as conn:
-            for key_id in key_ids:
+            ids = key_ids
+            if name is None:
+                confirm(f"Delete {len(key_ids)} credential(s)?", yes=yes)
+            else:
+                key = await by_name(conn.client, name, provider, workspace_id)
+                ids = (key.id,)
+                confirm(f"Delete {key.provider}/{name} ({key.id})?", yes=yes)
+            for key_id in ids:
                 try:
                     await conn.client.byok.delete(key_id)
                 except (APIError, ValidationError) as exc:
@@ -290,9 +321,10 @@ def delete_command(ctx: click.Context, key_ids: tuple[str, ...], yes: bool) -> N
     run(settings, main)
 
 
-def _refuse_a_name_for_an_id(key_id: str) -> None:
+def _refuse_a_name_for_an_id(key_id: str, command: str) -> None:
     """An id that is not a UUID is refused before anything is sent, as the SDK would; if
-    it reads like a name, the message says how to find a credential by name."""
+    it reads like a name, the message says how to find a credential by name (with
+    *command*'s ``--name``, or ``get --name`` for a command that has none)."""
     import shlex
 
     from .._validation import UUID_PATTERN, uuid_message
@@ -303,7 +335,8 @@ def _refuse_a_name_for_an_id(key_id: str) -> None:
         return
     hint = ""
     if not looks_like_key(key_id):  # a key pasted here is neither shown nor suggested
-        hint = f"; to find a credential by name: asyncbyok list --name {shlex.quote(key_id)}"
+        by_name = command if command in ("get", "delete") else "get"
+        hint = f"; to find a credential by name: asyncbyok {by_name} --name {shlex.quote(key_id)}"
     error = FieldError("key_id", uuid_message(key_id) + hint)
     raise ValidationError([error], subject="request")
 

@@ -166,15 +166,15 @@ def test_every_emulator_command_that_changes_something_says_it_forgets(tmp_path:
         assert gone not in quiet.stderr
 
 
-def test_get_with_a_name_suggests_list_name() -> None:
+def test_get_with_a_name_suggests_get_name() -> None:
     result = asyncbyok("get", "prod eu", "--emulator")
     assert result.code == 2
     assert result.stderr == (
         "Error: request: key_id: must be a UUID like 550e8400-e29b-41d4-a716-446655440000, "
-        "not 'prod eu'; to find a credential by name: asyncbyok list --name 'prod eu'\n"
+        "not 'prod eu'; to find a credential by name: asyncbyok get --name 'prod eu'\n"
     )
     pasted = asyncbyok("get", "sk-proj-0123456789abcdefAbCd", "--emulator")
-    assert "list --name" not in pasted.stderr  # a key is not a name to search for
+    assert "--name" not in pasted.stderr  # a key is not a name to search for
     assert "0123456789" not in pasted.stderr
 
 

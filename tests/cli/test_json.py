@@ -65,7 +65,7 @@ def test_errors_of_every_kind_have_one_shape(emu: Emulator, conn: list[str]) -> 
     assert api["request_id"].startswith("req_")
     bad = error_of(asyncbyok("create", "--provider", "openai", "--json", *conn), "bad_input", 2)
     assert bad["message"].startswith("a raw key is needed")
-    usage = error_of(asyncbyok("get", "--json", *conn), "usage", 2)
+    usage = error_of(asyncbyok("update", "--json", *conn), "usage", 2)
     assert usage["message"] == "Missing argument 'ID'."
     unknown = error_of(asyncbyok("--json", "frobnicate"), "usage", 2)
     assert "No such command" in unknown["message"]
