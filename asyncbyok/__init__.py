@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         UnreadableStateError,
         ValidationError,
     )
+    from .leaks import KeyMatches
     from .models import (
         BYOKKey,
         BYOKKeyList,
@@ -88,6 +89,7 @@ _HOMES: dict[str, str] = {
     "EnsureOutcome": "ensure",
     "EnsureResult": "ensure",
     "EnsureSpec": "ensure",
+    "KeyMatches": "leaks",
     "EventLoopError": "errors",
     "FieldError": "errors",
     "InsecureURLError": "errors",
@@ -146,6 +148,7 @@ __all__ = [
     "FieldError",
     "InsecureURLError",
     "InternalServerError",
+    "KeyMatches",
     "Limits",
     "NotFoundError",
     "Page",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["label_consistent"]
+__all__ = ["label_consistent", "looks_like_label"]
 
 # "sk-...AbCd", "sk-…AbCd", "sk-****AbCd", "••••AbCd"
 _MASK = re.compile(r"^(?P<head>.*?)(?:\.{3,}|…|[*•]{2,})(?P<tail>.*)$", re.DOTALL)
@@ -40,4 +40,24 @@ def label_consistent(label: str, raw_key: str) -> bool | None:
         len(raw_key) >= len(head) + len(tail)
         and raw_key.startswith(head)
         and raw_key.endswith(tail)
+    )
+
+
+# Labels are a few characters around a mask; a raw key that happens to hold "..." (a JSON
+# service-account document) is far longer.
+_LABEL_MAX_LENGTH = 64
+
+
+def looks_like_label(text: str) -> bool:
+    """Whether *text* has the shape of a label (visible ends around a mask), so that it
+    cannot be the raw key it was given as.
+
+    >>> looks_like_label("sk-...AbCd"), looks_like_label("sk-proj-0000AbCd")
+    (True, False)
+    """
+    match = _MASK.match(text)
+    return (
+        match is not None
+        and len(text) <= _LABEL_MAX_LENGTH
+        and bool(match["head"] or match["tail"])
     )

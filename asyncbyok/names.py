@@ -16,6 +16,7 @@ was not found would repeat it, and a key is never a credential's name by intent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ._keyshape import KEY_SHAPED_NAME, KEY_TOKEN, looks_like_key
@@ -24,6 +25,10 @@ from .errors import DuplicateNameError, FieldError, NotFoundError, ValidationErr
 from .listings import Found, Scope
 
 __all__ = ["check_name", "check_provider", "check_workspace", "lookup_scope", "only_one"]
+
+# Provider slugs as the API spells them ("openai", "amazon-bedrock"); a label or a URL given
+# as a provider is none.
+_SLUG = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 
 
 def check_name(name: object) -> list[FieldError]:
@@ -43,6 +48,8 @@ def check_provider(provider: object) -> list[FieldError]:
         return [FieldError("provider", "must be a provider slug such as 'openai', or None")]
     if looks_like_key(provider):
         return [FieldError("provider", "looks like a raw key, not a provider (it is not shown)")]
+    if not _SLUG.fullmatch(provider):
+        return [FieldError("provider", "must be a provider slug such as 'openai' (not shown)")]
     return []
 
 

@@ -252,6 +252,7 @@ class SyncRawBYOKResource(_Facade[RawBYOKResource]):
     ensure = _blocking(RawBYOKResource.ensure)
     ensure_many = _blocking(RawBYOKResource.ensure_many)
     get_by_name = _blocking(RawBYOKResource.get_by_name)
+    find_by_key = _blocking(RawBYOKResource.find_by_key)
     list = _first_page(RawBYOKResource.list)
 
 
@@ -268,6 +269,7 @@ class SyncBYOKResource(_Facade[BYOKResource]):
     ensure = _blocking(BYOKResource.ensure)
     ensure_many = _blocking(BYOKResource.ensure_many)
     get_by_name = _blocking(BYOKResource.get_by_name)
+    find_by_key = _blocking(BYOKResource.find_by_key)
     list = _pager(BYOKResource.list)
 
     @property

@@ -69,6 +69,7 @@ PARSED = {
     "ensure": "EnsureResult",
     "ensure_many": "list[EnsureOutcome]",
     "get_by_name": "BYOKKey",
+    "find_by_key": "KeyMatches",
 }
 
 

@@ -14,7 +14,7 @@ PROGRAM = """\
 from typing_extensions import assert_type  # typing's, from Python 3.11
 
 import asyncbyok
-from asyncbyok import APIResponse, BYOKKey, BYOKKeyList, EnsureResult
+from asyncbyok import APIResponse, BYOKKey, BYOKKeyList, EnsureResult, KeyMatches
 from asyncbyok.bulk import CreateResult
 from asyncbyok.ensure import EnsureOutcome
 
@@ -27,6 +27,8 @@ async def plain(client: asyncbyok.Client, key_id: str) -> None:
     assert_type(await client.byok.create_many([]), list[CreateResult])
     assert_type(await client.byok.ensure(provider="openai", name="n"), EnsureResult)
     assert_type(await client.byok.ensure_many([]), list[EnsureOutcome])
+    assert_type(await client.byok.get_by_name("n", provider="openai"), BYOKKey)
+    assert_type(await client.byok.find_by_key("k", workspace_ids=[None]), KeyMatches)
     assert_type(await client.byok.with_raw_response.get(key_id), APIResponse[BYOKKey])
     await client.byok.get(key_id, 1)  # E: too many arguments
 
@@ -34,6 +36,7 @@ async def plain(client: asyncbyok.Client, key_id: str) -> None:
 def blocking(client: asyncbyok.SyncClient, key_id: str) -> None:
     assert_type(client.byok.get(key_id), BYOKKey)
     assert_type(client.byok.ensure(provider="openai", name="n"), EnsureResult)
+    assert_type(client.byok.find_by_key("k"), KeyMatches)
 """
 
 

@@ -20,13 +20,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from .. import names, sansio
+from .. import leaks, names, sansio
 from .._constants import DEFAULT_BULK_CONCURRENCY, DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .._sentinel import UNSET, Unset
 from ..bulk import CreateResult, bulk_policy, create_many
 from ..ensure import EnsureOutcome, EnsureResult, EnsureSpec, check, check_many, ensure, ensure_many
 from ..ensure import _Shared as EnsureShared
 from ..errors import FieldError, ValidationError
+from ..leaks import KeyMatches
 from ..listings import Found, Scope, scope_of
 from ..models import (
     BYOKKey,
@@ -471,6 +472,37 @@ class RawBYOKResource:
             found.key, found.status, found.headers, found.request_id, 0, elapsed, "GET", url
         )
 
+    async def find_by_key(
+        self,
+        raw_key: str,
+        *,
+        provider: ProviderSlug | str | None = None,
+        workspace_ids: Iterable[str | None] | None = None,
+    ) -> APIResponse[KeyMatches]:
+        """The credentials whose label is consistent with *raw_key*, for when a provider
+        key leaks (see :mod:`asyncbyok.leaks`): iterate the result for them, look-alikes
+        (other keys with the same visible ends) included; ``undetermined`` holds those
+        whose label is too short to tell.
+
+        *provider*: one provider, or every one (``None``). *workspace_ids*: the workspaces
+        to search (``None`` in the list is the default workspace; default: the default
+        workspace only). Each is listed once, paced like ``create_many``. Arguments that
+        could find nothing (a label as the key, arguments swapped) raise
+        :class:`~asyncbyok.errors.ValidationError` before anything is sent::
+
+            found = await client.byok.find_by_key(leaked, workspace_ids=[None, ws])
+            for key in found:
+                await client.byok.update(key.id, key=replacement)
+        """
+        search = leaks.check_search(raw_key, provider, workspace_ids)
+        started = time.monotonic()
+        paced = self._client.with_options(retry=bulk_policy(self._client.retry)).byok
+        listings = self._client._shared.listings
+        found = await leaks.find(search, listings, paced.with_raw_response._scope)
+        elapsed = time.monotonic() - started
+        url = self._client.base_url + "/byok"
+        return APIResponse(found, 200, {}, None, 0, elapsed, "GET", url)
+
     # Last in the class: below this line, "list" names the method, not the builtin.
     async def list(
         self,
@@ -565,6 +597,7 @@ class BYOKResource:
     ensure = _parsed(RawBYOKResource.ensure)
     ensure_many = _parsed(RawBYOKResource.ensure_many)
     get_by_name = _parsed(RawBYOKResource.get_by_name)
+    find_by_key = _parsed(RawBYOKResource.find_by_key)
 
     async def delete(self, key_id: str) -> bool:
         """Delete a credential (the API soft-deletes it and wipes the key). Returns True;
