@@ -1,5 +1,5 @@
 """The ``asyncbyok`` command: credentials one by one, declarative ``plan``/``apply``,
-``export``, and the emulator.
+``export``, a leaked key's ``find-key`` and ``rotate``, and the emulator.
 
 ::
 
@@ -9,6 +9,8 @@
     asyncbyok plan fleet.yaml --exit-code        # what apply would change; 3 if anything
     asyncbyok apply fleet.yaml --yes             # make it so
     asyncbyok export > fleet.yaml                # adopt what the account holds
+    asyncbyok find-key --key-env LEAKED --workspace-id default --workspace-id WS
+    asyncbyok rotate --from-key-env LEAKED --to-key-env NEW --manifest fleet.yaml
     asyncbyok apply examples/fleet.yaml --emulator --yes   # try it with no account
 
 Every command takes ``--api-key`` (``$OPENROUTER_API_KEY``), ``--base-url``
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 import click
 
 from .._version import __version__
-from . import keys, manifests
+from . import keys, leaks, manifests
 from .emulator import emulator_command
 from .session import EXIT_INTERRUPTED, Settings, common_options
 
@@ -42,7 +44,7 @@ __all__ = ["cli", "invoke", "main"]
 def cli(ctx: click.Context) -> None:
     """Manage OpenRouter BYOK provider credentials (asyncbyok).
 
-    Exit status: 0 success, 1 an API failure (some items, for apply and delete), 2 bad
+    Exit status: 0 success, 1 an API failure (some items, for apply, delete, rotate), 2 bad
     input (nothing was sent), 3 `plan --exit-code` found changes, 130 interrupted.
     """
     ctx.ensure_object(Settings)
@@ -50,6 +52,7 @@ def cli(ctx: click.Context) -> None:
 
 keys.register(cli)
 manifests.register(cli)
+leaks.register(cli)
 cli.add_command(emulator_command)
 
 

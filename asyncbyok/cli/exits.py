@@ -1,8 +1,8 @@
 """Exit statuses of the command, and the exceptions that stand for them.
 
-``0`` success; ``1`` a failure from the API (for ``apply`` and ``delete``: some items
-failed); ``2`` bad input, found before anything is sent; ``3`` ``plan --exit-code`` found
-changes; ``130`` interrupted.
+``0`` success; ``1`` a failure from the API (for ``apply``, ``delete`` and ``rotate``: some
+items failed); ``2`` bad input, found before anything is sent; ``3`` ``plan --exit-code``
+found changes; ``130`` interrupted.
 """
 
 from __future__ import annotations

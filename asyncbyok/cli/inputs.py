@@ -34,6 +34,7 @@ __all__ = [
     "PathType",
     "field_options",
     "key_options",
+    "prefixed_key_options",
     "read_key",
     "refuse_key_in_fields",
     "request_fields",
@@ -167,15 +168,25 @@ _CLEAR_OPTION = click.option(
     help="Send this field as null (no restriction / undeclared); repeatable.",
 )
 
-_KEY_OPTIONS = (
-    click.option("--key-env", metavar="VAR", help="Read the raw key from this env variable."),
-    click.option(
-        "--key-file",
-        metavar="PATH",
-        help="Read the raw key from this file (one final newline is removed).",
-    ),
-    click.option("--key-stdin", is_flag=True, help="Read the raw key from standard input."),
-)
+
+def _key_options(prefix: str = "", which: str = "the raw key") -> tuple[Callable[[F], F], ...]:
+    """``--{prefix}key-env``, ``--{prefix}key-file``, ``--{prefix}key-stdin``."""
+    return (
+        click.option(
+            f"--{prefix}key-env", metavar="VAR", help=f"Read {which} from this env variable."
+        ),
+        click.option(
+            f"--{prefix}key-file",
+            metavar="PATH",
+            help=f"Read {which} from this file (one final newline is removed).",
+        ),
+        click.option(
+            f"--{prefix}key-stdin", is_flag=True, help=f"Read {which} from standard input."
+        ),
+    )
+
+
+_KEY_OPTIONS = _key_options()
 
 
 def _apply(func: F, options: tuple[Callable[[F], F], ...]) -> F:
@@ -192,6 +203,16 @@ def field_options(func: F) -> F:
 def key_options(func: F) -> F:
     """``--key-env``, ``--key-file``, ``--key-stdin``."""
     return _apply(func, _KEY_OPTIONS)
+
+
+def prefixed_key_options(prefix: str, which: str) -> Callable[[F], F]:
+    """The key options with a prefix (``--from-key-env``...), for a command reading two
+    keys; *which* says which key, in their help."""
+
+    def decorate(func: F) -> F:
+        return _apply(func, _key_options(prefix, which))
+
+    return decorate
 
 
 def request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,40 +256,45 @@ def refuse_key_in_fields(fields: Mapping[str, Any], key: Any) -> None:
 def _refuse_key_shaped(option: str, value: str, what: str) -> None:
     from ..apply._keys import is_env_name, looks_like_key
 
-    if looks_like_key(value) or (option == "--key-env" and not is_env_name(value)):
+    is_env = option.endswith("key-env")
+    if looks_like_key(value) or (is_env and not is_env_name(value)):
         raise BadInput(
             f"{option}: the value looks like a raw key, not {what} (it is not shown); "
-            f"put the key in {'a variable' if option == '--key-env' else 'a file'} "
+            f"put the key in {'a variable' if is_env else 'a file'} "
             "and give its name"
         )
 
 
-def read_key(params: Mapping[str, Any], *, required: bool, redactor: Redactor) -> str | Any:
-    """The raw key from ``--key-env``/``--key-file``/``--key-stdin``, or ``UNSET``.
+def read_key(
+    params: Mapping[str, Any], *, required: bool, redactor: Redactor, prefix: str = ""
+) -> str | Any:
+    """The raw key from ``--key-env``/``--key-file``/``--key-stdin`` (with *prefix*:
+    ``--from-key-env`` ...), or ``UNSET``.
 
     The key is remembered by *redactor*, so no later message can show it.
     """
     from .._sentinel import UNSET
     from ..apply._keys import KeyFileError, key_text_problem, read_key_file, read_key_text
 
-    given = [o for o in ("key_env", "key_file", "key_stdin") if params.get(o)]
+    env, file, stdin = (f"{prefix}key-{kind}" for kind in ("env", "file", "stdin"))
+    given = [o for o in (env, file, stdin) if params.get(o.replace("-", "_"))]
     if len(given) > 1:
-        raise BadInput("give only one of --key-env, --key-file, --key-stdin")
+        raise BadInput(f"give only one of --{env}, --{file}, --{stdin}")
     if not given:
         if required:
-            raise BadInput("a raw key is needed: --key-env VAR, --key-file PATH or --key-stdin")
+            raise BadInput(f"a raw key is needed: --{env} VAR, --{file} PATH or --{stdin}")
         return UNSET
     source = given[0]
-    if source == "key_env":
-        var = params["key_env"]
-        _refuse_key_shaped("--key-env", var, "an environment variable name")
+    if source == env:
+        var = params[env.replace("-", "_")]
+        _refuse_key_shaped(f"--{env}", var, "an environment variable name")
         value = os.environ.get(var)
         if value is None:
             raise BadInput(f"environment variable {var} is not set")
         where = f"environment variable {var}"
-    elif source == "key_file":
-        _refuse_key_shaped("--key-file", params["key_file"], "a file path")
-        path = Path(params["key_file"])
+    elif source == file:
+        _refuse_key_shaped(f"--{file}", params[file.replace("-", "_")], "a file path")
+        path = Path(params[file.replace("-", "_")])
         where = f"key file {path}"
         try:
             value = read_key_file(path)

@@ -163,7 +163,7 @@ async def _list_scopes(client: Client, manifest: Manifest, provider: str | None)
     return list((await fetch_state(client, manifest)).keys)
 
 
-@click.command("get")
+@click.command("get", short_help="Show one credential (by ID or by --name).")
 @click.argument("key_id", metavar="[ID]", required=False)
 @by_name_options
 @common_options
@@ -261,7 +261,7 @@ def update_command(ctx: click.Context, /, key_id: str, **params: Any) -> None:
     run(settings, main)
 
 
-@click.command("delete")
+@click.command("delete", short_help="Delete credentials (by ID, or one by --name).")
 @click.argument("key_ids", metavar="[ID...]", nargs=-1)
 @by_name_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")

@@ -1,10 +1,11 @@
-"""Progress of an apply on stderr: a rich bar with rate and ETA on a terminal, and a
-plain line at most once a second otherwise (CI logs, pipes, tests)."""
+"""Progress of an apply (or a search, a rotation) on stderr: a rich bar with rate and ETA
+on a terminal, and a plain line at most once a second otherwise (CI logs, pipes, tests)."""
 
 from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -20,9 +21,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ..apply.execute import Outcome
+__all__ = ["ApplyProgress", "Finished"]
 
-__all__ = ["ApplyProgress"]
+
+class Finished(Protocol):
+    """One finished item: an apply's :class:`~asyncbyok.apply.Outcome`, or any other."""
+
+    @property
+    def ok(self) -> bool: ...
 
 
 class _RateColumn(ProgressColumn):
@@ -39,10 +45,14 @@ def _clock(seconds: float) -> str:
 
 
 class ApplyProgress:
-    """Counts finished plan items; use as a context manager and call :meth:`advance`."""
+    """Counts finished items; use as a context manager and call :meth:`advance`. *verb*
+    says what is under way (``applying``, ``searching``, ``rotating``)."""
 
-    def __init__(self, total: int, console: Console, *, interval: float = 1.0) -> None:
+    def __init__(
+        self, total: int, console: Console, *, interval: float = 1.0, verb: str = "applying"
+    ) -> None:
         self.total = total
+        self.verb = verb
         self.done = 0
         self.failed = 0
         self._console = console
@@ -53,7 +63,7 @@ class ApplyProgress:
         self._task: TaskID | None = None
         if console.is_terminal:
             self._bar = Progress(
-                TextColumn("[bold]applying"),
+                TextColumn(f"[bold]{verb}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 _RateColumn(),
@@ -82,7 +92,7 @@ class ApplyProgress:
         elif self.total:
             self._line()
 
-    def advance(self, outcome: Outcome) -> None:
+    def advance(self, outcome: Finished) -> None:
         """Count one finished item (the ``on_progress`` callback of an apply)."""
         self.done += 1
         self.failed += not outcome.ok
@@ -102,7 +112,7 @@ class ApplyProgress:
         percent = 100 * self.done // self.total if self.total else 100
         failed = f", {self.failed} failed" if self.failed else ""
         self._console.print(
-            f"applying: {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
+            f"{self.verb}: {self.done}/{self.total} ({percent}%) {rate:.1f}/s, "
             f"elapsed {_clock(elapsed)}, ETA {_clock(eta)}{failed}",
             markup=False,
             highlight=False,

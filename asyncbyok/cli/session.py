@@ -1,8 +1,8 @@
 """What every command shares: settings, the client (or an in-process emulator), exit codes.
 
-Exit codes: ``0`` success; ``1`` a failure from the API (for ``apply`` and ``delete``: some
-items failed); ``2`` bad input (a bad manifest, a missing key reference, bad options),
-found before anything is sent; ``3`` ``plan --exit-code`` found changes; ``130``
+Exit codes: ``0`` success; ``1`` a failure from the API (for ``apply``, ``delete`` and
+``rotate``: some items failed); ``2`` bad input (a bad manifest, a missing key reference,
+bad options), found before anything is sent; ``3`` ``plan --exit-code`` found changes; ``130``
 interrupted. Errors are one ``Error: ...`` line on stderr (a traceback only under
 ``--debug``); with ``--json`` they are also one JSON document on stdout
 (:mod:`asyncbyok.cli.failure`).
@@ -271,14 +271,14 @@ def _note_option_secrets(settings: Settings) -> None:
             for item in values:
                 if isinstance(item, (str, os.PathLike)):  # a key given as a path, too
                     settings.redactor.add(os.fspath(item))
-            if name == "key_env" and isinstance(value, str):
+            if name.endswith("key_env") and isinstance(value, str):
                 settings.redactor.add(os.environ.get(value), always=True)
         ctx = ctx.parent
 
 
 # Options whose value is a path: bytes that are not UTF-8 are fine there (the file system
 # takes them back as they came), and nowhere else (they cannot be sent as JSON).
-_PATH_OPTIONS = frozenset({"manifest_path", "key_file", "output"})
+_PATH_OPTIONS = frozenset({"manifest_path", "key_file", "from_key_file", "to_key_file", "output"})
 
 
 def _refuse_undecodable_options() -> None:

@@ -294,20 +294,41 @@ LIKELY = {
     "--manifest": ["m.yaml", "nope.yaml"],
     "-o": ["out.yaml", "nope/out.yaml", ".", "link.yaml"],
     "--concurrency": ["1", "0", "300"],
+    "--from-key-env": ["K", "K2", "UNSET_VARIABLE"],
+    "--to-key-env": ["K2", "K"],
+    "--from-key-file": ["k.txt", "/dev/zero"],
+    "--workspace-id": ["default", "0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001"],
+    "--exclude": ["0b7f3a52-1c1e-4d55-9a57-6b0f5e1a0001"],
 }
 FLAGS = ["--json", "--debug", "--yes", "--disabled", "--prune", "--exit-code", "--key-stdin",
-         "--force-rotate", "--allow-inline-keys", "--allow-key-files-outside"]  # fmt: skip
+         "--force-rotate", "--allow-inline-keys", "--allow-key-files-outside", "--disable",
+         "--from-key-stdin", "--to-key-stdin"]  # fmt: skip
 FIELD_OPTIONS = ["--name", "--key-env", "--key-file", "--key-stdin", "--allowed-model",
                  "--declared-region", "--disabled", "--clear", "--json"]  # fmt: skip
 GRAMMAR: dict[str, tuple[int, list[str]]] = {  # positional arguments, options
     "list": (0, ["--provider", "--workspace-id", "--name", "--manifest", "--json"]),
-    "get": (1, ["--json", "--debug"]),
+    "get": (1, ["--json", "--debug", "--name", "--provider"]),
     "create": (0, ["--provider", "--provider", "--workspace-id", *FIELD_OPTIONS]),
     "update": (1, FIELD_OPTIONS),
-    "delete": (2, ["--yes", "--yes", "--json"]),
+    "delete": (2, ["--yes", "--yes", "--json", "--name"]),
     "plan": (1, ["--prune", "--exit-code", "--json", "--allow-inline-keys", "--force-rotate"]),
     "apply": (1, ["--yes", "--yes", "--prune", "--json", "--concurrency"]),
     "export": (0, ["--provider", "--workspace-id", "-o", "--json"]),
+    "find-key": (0, ["--key-env", "--key-stdin", "--workspace-id", "--manifest", "--provider"]),
+    "rotate": (
+        0,
+        [
+            "--from-key-env",
+            "--from-key-file",
+            "--to-key-env",
+            "--to-key-stdin",
+            "--disable",
+            "--workspace-id",
+            "--exclude",
+            "--yes",
+            "--json",
+        ],
+    ),
 }
 
 
