@@ -338,8 +338,10 @@ async def _rotate(
 def _interrupted(settings: Settings, done: Sequence[Changed], total: int, disable: bool) -> Any:
     """What a rotation stopped by Ctrl-C had changed, as the error the command ends with."""
     from .exits import Interrupted
-    from .leak_output import changes_json
+    from .leak_output import changes_json, show_summary
 
+    if not settings.output.json_mode:
+        show_summary(settings.output, "disable" if disable else "rotate", done, {})
     made = sum(c.ok for c in done)
     verb = "disabled" if disable else "rotated"
     again = (

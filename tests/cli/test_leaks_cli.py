@@ -7,6 +7,10 @@ key in what they print."""
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,7 @@ import pytest
 import asyncbyok as sdk
 from asyncbyok.emulator import Emulator, FaultConfig, Faults, digest_key
 
-from ._run import Result, asyncbyok
+from ._run import Result, asyncbyok, clean_env, command
 
 LEAKED = "sk-proj-LEAKEDCANARY-0123456789-AbCd"
 LOOKALIKE = "sk-proj-LOOKCANARY-9876543210-AbCd"  # other key, same label: sk-...AbCd
@@ -243,3 +247,53 @@ def test_every_command_line_prints_one_json_document(emu: Emulator, conn: list[s
     for args in runs:
         result = no_key(asyncbyok(*args, "--json", *conn, env=KEYS))
         assert isinstance(result.json(), dict)
+
+
+@pytest.mark.parametrize(
+    "emulator_options", [{"faults": Faults({"update": FaultConfig(latency=0.05)})}]
+)
+def test_ctrl_c_mid_rotate_says_what_changed_and_running_again_is_safe(
+    emu: Emulator, conn: list[str]
+) -> None:
+    async def seed() -> None:
+        async with sdk.Client(api_key=emu.management_key, base_url=emu.base_url) as client:
+            requests = [
+                sdk.CreateBYOKKeyRequest(provider="openai", key=LEAKED, name=f"k{i:02d}")
+                for i in range(60)
+            ]
+            assert all(r.ok for r in await client.byok.create_many(requests))
+
+    asyncio.run(seed())
+    rotate = ["rotate", "--from-key-env", "LEAKED", "--to-key-env", "NEW", "--yes", *conn]
+    process = subprocess.Popen(
+        [*command(), *rotate, "--concurrency", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(KEYS),
+    )
+    deadline = time.monotonic() + 30
+    while sum(d == digest_key(NEW) for d in digests(emu).values()) < 5:
+        assert time.monotonic() < deadline, "the rotation did not start"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    interrupted = no_key(Result(process.returncode, stdout, stderr))
+    assert interrupted.code == 130
+    error = interrupted.json()["error"]  # one document: json.loads refuses more
+    said = re.fullmatch(
+        r"interrupted after (\d+) of 60 \((\d+) rotated\); running it again is safe: it "
+        r"finds only the credentials still on the old key",
+        error["message"],
+    )
+    assert said is not None, error["message"]
+    assert 5 <= int(said.group(2)) < 60
+    rotated = {r.id for r in emu.store.live() if r.key_digest == digest_key(NEW)}
+    assert set(error["result"]["changed"]) <= rotated  # what it says it changed, it did
+    assert "KeyboardInterrupt" not in interrupted.stderr
+
+    again = no_key(asyncbyok(*rotate, "--json", env=KEYS))
+    assert again.code == 0, again.stderr
+    assert len(again.json()["result"]["changed"]) == 60 - len(rotated)  # only what was left
+    assert set(digests(emu).values()) == {digest_key(NEW)}
