@@ -107,13 +107,12 @@ def _raw_key_errors(raw_key: object) -> list[FieldError]:
         )
     if looks_like_label(raw_key):
         return error(
-            "is a label (the masked form the API shows), not a raw key: pass the key itself; "
-            "a label says nothing the search can use"
+            "is a label (the masked form the API shows), not a raw key: pass the key itself"
         )
     if raw_key.lower() in _PROVIDERS:
-        return error("is a provider slug, not a raw key: arguments swapped? (provider=...)")
+        return error("is a provider slug, not a raw key: arguments swapped?")
     if UUID_PATTERN.fullmatch(raw_key):
-        return error("is an id, not a raw key: arguments swapped? (workspace_ids=[...])")
+        return error("is an id, not a raw key: arguments swapped?")
     if len(raw_key) < _MIN_KEY_LENGTH:
         return error(f"is too short to be a provider key (under {_MIN_KEY_LENGTH} characters)")
     return []
@@ -123,13 +122,9 @@ def _workspaces(workspace_ids: object, errors: list[FieldError]) -> tuple[str | 
     if workspace_ids is None:
         return (None,)
     if isinstance(workspace_ids, (str, bytes)) or not isinstance(workspace_ids, Iterable):
-        problem = "one string" if isinstance(workspace_ids, (str, bytes)) else "not a list"
-        errors.append(
-            FieldError(
-                "workspace_ids",
-                f"must be a list of workspace ids ({problem}; the value is not shown)",
-            )
-        )
+        given = "one string" if isinstance(workspace_ids, (str, bytes)) else "something else"
+        message = f"must be a list of workspace ids, not {given} (the value is not shown)"
+        errors.append(FieldError("workspace_ids", message))
         return ()
     given = list(workspace_ids)
     if not given:

@@ -47,9 +47,15 @@ def check_provider(provider: object) -> list[FieldError]:
     if not isinstance(provider, str) or not provider:
         return [FieldError("provider", "must be a provider slug such as 'openai', or None")]
     if looks_like_key(provider):
-        return [FieldError("provider", "looks like a raw key, not a provider (it is not shown)")]
+        return [
+            FieldError("provider", "looks like a raw key, not a provider (the value is not shown)")
+        ]
     if not _SLUG.fullmatch(provider):
-        return [FieldError("provider", "must be a provider slug such as 'openai' (not shown)")]
+        return [
+            FieldError(
+                "provider", "must be a provider slug such as 'openai' (the value is not shown)"
+            )
+        ]
     return []
 
 
@@ -63,7 +69,7 @@ def check_workspace(path: str, workspace_id: object) -> list[FieldError]:
     if isinstance(workspace_id, str) and not looks_like_key(workspace_id):
         shown = workspace_id if len(workspace_id) <= 60 else workspace_id[:60] + "..."
         return [FieldError(path, f"must be a workspace id (a UUID), not {shown!r}")]
-    return [FieldError(path, "must be a workspace id (a UUID) or None (it is not shown)")]
+    return [FieldError(path, "must be a workspace id (a UUID) or None (the value is not shown)")]
 
 
 def lookup_scope(name: object, provider: object, workspace_id: object) -> Scope:

@@ -127,7 +127,7 @@ async def test_every_refusal_says_why() -> None:
     assert "looks like a raw key, not a provider" in messages[0]
     assert "is a label (the masked form the API shows), not a raw key" in messages[1]
     assert "is an id, not a raw key" in messages[3]
-    assert "must be a list of workspace ids (one string" in messages[4]
+    assert "must be a list of workspace ids, not one string" in messages[4]
     await client.aclose()
 
 

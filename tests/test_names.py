@@ -104,7 +104,7 @@ async def test_concurrent_lookups_of_one_workspace_share_one_listing(
         ({"name": "prod", "provider": RAW}, "provider", "looks like a raw key"),
         ({"name": "prod", "provider": ""}, "provider", "must be a provider slug"),
         ({"name": "prod", "workspace_id": "ws-1"}, "workspace_id", "not 'ws-1'"),
-        ({"name": "prod", "workspace_id": RAW}, "workspace_id", "(it is not shown)"),
+        ({"name": "prod", "workspace_id": RAW}, "workspace_id", "(the value is not shown)"),
     ],
 )
 async def test_bad_arguments_are_refused_before_anything_is_sent(

@@ -22,6 +22,7 @@ __all__ = [
     "Changed",
     "changes_json",
     "found_json",
+    "in_search_order",
     "searched_line",
     "show_keys",
     "show_summary",
@@ -91,16 +92,33 @@ def undetermined_note(found: KeyMatches, *, changed: bool) -> str | None:
     )
 
 
-def show_keys(out: Output, title: str, keys: Sequence[BYOKKey]) -> None:
+def in_search_order(keys: Sequence[BYOKKey], workspaces: Sequence[str | None]) -> list[BYOKKey]:
+    """*keys* by workspace in the order they were searched (the default one where ``None``
+    stands), then by provider and name."""
+    from .scopes import sort_keys
+
+    rank = {w.lower(): i for i, w in enumerate(workspaces) if w is not None}
+    default = workspaces.index(None) if None in workspaces else len(workspaces)
+
+    def position(key: BYOKKey) -> int:
+        workspace = key.workspace_id
+        return rank.get(workspace.lower(), default) if isinstance(workspace, str) else default
+
+    return sorted(sort_keys(keys), key=position)
+
+
+def show_keys(
+    out: Output, title: str, keys: Sequence[BYOKKey], workspaces: Sequence[str | None]
+) -> None:
     """*keys* as ``list --manifest`` shows them (with their workspace), under *title*."""
     from .output import PIPE_WIDTH, keys_table
-    from .scopes import sort_keys
 
     if not keys:
         return
     out.text(title)
     width = out.stdout.width if out.stdout.is_terminal else PIPE_WIDTH
-    out.show(keys_table(sort_keys(keys, by_workspace=True), width, keep_workspace=True))
+    shown = in_search_order(keys, workspaces)
+    out.show(keys_table(shown, width, keep_workspace=True))
 
 
 def found_json(found: KeyMatches) -> dict[str, Any]:

@@ -175,8 +175,8 @@ def find_key_command(
         if out.json_mode:
             out.json(found_json(found))
         else:
-            show_keys(out, "Consistent with the key:", found.matches)
-            show_keys(out, "Too short to tell:", found.undetermined)
+            show_keys(out, "Consistent with the key:", found.matches, found.workspaces)
+            show_keys(out, "Too short to tell:", found.undetermined, found.workspaces)
         out.note(searched_line(found))
         for note in (undetermined_note(found, changed=False), LOOKALIKE_NOTE if found else None):
             if note:
@@ -277,8 +277,8 @@ def _plan(
     todo = [k for k in todo if k not in done]
     verb = "disable" if disable else "rotate the key of"
     if not out.json_mode:
-        show_keys(out, f"Will {verb} these credentials:", todo)
-        show_keys(out, "Too short to tell (not changed):", found.undetermined)
+        show_keys(out, f"Will {verb} these credentials:", todo, found.workspaces)
+        show_keys(out, "Too short to tell (not changed):", found.undetermined, found.workspaces)
     out.note(searched_line(found))
     for note in (undetermined_note(found, changed=True), LOOKALIKE_NOTE if found else None):
         if note:

@@ -198,7 +198,11 @@ BAD: list[tuple[list[str], dict[str, str], str]] = [
     (["find-key", "--key-env", "P"], {"P": "openai"}, "is a provider slug, not a raw key"),
     (["find-key", "--key-env", "LEAKED", "--provider", LEAKED], KEYS, "--provider: looks like"),
     (["find-key", "--key-env", "LEAKED", "--workspace-id", "ws1"], KEYS, "--workspace-id: must be"),
-    (["find-key", "--key-env", "LEAKED", "--workspace-id", LEAKED], KEYS, "or 'default' (it is"),
+    (
+        ["find-key", "--key-env", "LEAKED", "--workspace-id", LEAKED],
+        KEYS,
+        "or 'default' (the value",
+    ),
     (["find-key"], KEYS, "a raw key is needed"),
     (["rotate", "--from-key-env", "LEAKED"], KEYS, "give the new key"),
     (
