@@ -13,6 +13,9 @@ a mask (``"sk-...AbCd"``). So the search compares each credential's label with t
 - **too short to tell**: the label shows no characters (a very short stored key), so it
   could be any key. These are counted, and listed, apart.
 
+Items the server lists that this release cannot read as credentials are kept apart too
+(``unreadable``), not skipped: they could carry the key.
+
 **Where it looks.** In the workspaces given (default: the account's default workspace),
 for one provider or every provider. The API has no search by key: each workspace is
 listed, ``ceil(S / 100)`` requests for S credentials, through the client's shared
@@ -41,7 +44,7 @@ from ._validation import UUID_PATTERN
 from .errors import FieldError, ValidationError
 from .labels import label_consistent, looks_like_label
 from .listings import ListKeys, Scope, ScopeIndex, ScopeListings
-from .models import BYOKKey, ProviderSlug
+from .models import BYOKKey, ProviderSlug, UndecodableItem
 from .names import check_provider, check_workspace
 
 __all__ = ["KeyMatches", "KeySearch", "check_search", "find", "sort_out"]
@@ -61,7 +64,9 @@ class KeyMatches:
     ``undetermined`` holds those whose label is too short to tell (``len()`` of it is how
     many); ``searched`` counts every credential looked at; ``workspaces`` and ``provider``
     say where it looked (a workspace ``None`` is the default one; a provider ``None`` is
-    every provider). The key itself is not kept here.
+    every provider). ``unreadable`` holds the items the server listed that this release
+    cannot read as credentials (:class:`~asyncbyok.models.UndecodableItem`): they may
+    carry the key too, and need a look of their own. The key itself is not kept here.
     """
 
     matches: tuple[BYOKKey, ...]
@@ -69,6 +74,7 @@ class KeyMatches:
     searched: int
     workspaces: tuple[str | None, ...]
     provider: str | None
+    unreadable: tuple[UndecodableItem, ...] = ()
 
     def __iter__(self) -> Iterator[BYOKKey]:
         return iter(self.matches)
@@ -122,8 +128,8 @@ def _workspaces(workspace_ids: object, errors: list[FieldError]) -> tuple[str | 
     if workspace_ids is None:
         return (None,)
     if isinstance(workspace_ids, (str, bytes)) or not isinstance(workspace_ids, Iterable):
-        given = "one string" if isinstance(workspace_ids, (str, bytes)) else "something else"
-        message = f"must be a list of workspace ids, not {given} (the value is not shown)"
+        what = "one string" if isinstance(workspace_ids, (str, bytes)) else "something else"
+        message = f"must be a list of workspace ids, not {what} (the value is not shown)"
         errors.append(FieldError("workspace_ids", message))
         return ()
     given = list(workspace_ids)
@@ -156,8 +162,10 @@ def sort_out(search: KeySearch, indexes: Sequence[ScopeIndex]) -> KeyMatches:
     """Each listed credential as consistent with the key, not, or too short to tell."""
     matches: list[BYOKKey] = []
     undetermined: list[BYOKKey] = []
+    unreadable: list[UndecodableItem] = []
     searched = 0
     for index in indexes:
+        unreadable += index.unreadable
         for found in index:
             searched += 1
             verdict = label_consistent(found.key.label, search.raw_key)
@@ -166,7 +174,12 @@ def sort_out(search: KeySearch, indexes: Sequence[ScopeIndex]) -> KeyMatches:
             elif verdict:
                 matches.append(found.key)
     return KeyMatches(
-        tuple(matches), tuple(undetermined), searched, search.workspaces, search.provider
+        tuple(matches),
+        tuple(undetermined),
+        searched,
+        search.workspaces,
+        search.provider,
+        tuple(unreadable),
     )
 
 

@@ -40,7 +40,7 @@ import attrs
 
 from ._sentinel import UNSET
 from .errors import APITimeoutError
-from .models import BYOKKey
+from .models import BYOKKey, UndecodableItem
 from .retry import call_deadline
 
 __all__ = [
@@ -76,8 +76,9 @@ class Found:
     request_id: str | None
 
 
-ListKeys = Callable[[Scope], AsyncIterator[Found]]
-"""Lists every credential of a scope (the caller's client, under the caller's policy)."""
+ListKeys = Callable[[Scope], AsyncIterator["Found | UndecodableItem"]]
+"""Lists every credential of a scope (the caller's client, under the caller's policy), and
+every item the server listed that is no credential this release can read."""
 
 
 def scope_of(provider: object, workspace_id: object) -> Scope:
@@ -100,6 +101,17 @@ class ScopeIndex:
         self.pages = 0
         self._by_id: dict[str, Found] = {}
         self._by_name: dict[str | None, dict[str, Found]] = {}
+        self._unreadable: dict[str, UndecodableItem] = {}
+
+    @property
+    def unreadable(self) -> list[UndecodableItem]:
+        """The items the listing held that are no credential this release can read (each
+        once): a lookup by name or by key cannot tell what they are."""
+        return list(self._unreadable.values())
+
+    def put_unreadable(self, item: UndecodableItem) -> None:
+        """Note an item that could not be read (pages overlap: the same item once)."""
+        self._unreadable.setdefault(item.id or repr(item.raw), item)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -244,7 +256,10 @@ class ScopeListings:
             self.listings += 1
             index = ScopeIndex(scope, started)
             async for found in list_keys(scope):
-                index.put(found)
+                if isinstance(found, Found):
+                    index.put(found)
+                else:
+                    index.put_unreadable(found)
             index.finished = self._clock()
             self._replay(index)
             state.last_duration = index.finished - started

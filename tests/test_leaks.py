@@ -158,3 +158,39 @@ def test_concurrent_searches_of_a_workspace_share_its_listing() -> None:
             return len(emu.received) - before
 
     assert asyncio.run(main()) == 1
+
+
+async def test_items_that_cannot_be_read_are_reported_not_skipped() -> None:
+    """An item listed without a label might carry the key: it is reported apart, not
+    dropped. The emulator stores only valid credentials, so a server purpose-built for
+    this one answer lists it, on loopback."""
+    from aiohttp import web
+
+    from asyncbyok import BYOKKey, codec
+
+    good = codec.unstructure(
+        BYOKKey(id="00000000-0000-4000-8000-000000000001", provider="openai", label="sk-...AbCd")
+    )
+    broken = {"id": "00000000-0000-4000-8000-000000000002", "provider": "openai"}
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.json_response({"data": [good, broken], "total_count": 2})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/byok", listing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        base_url = f"http://127.0.0.1:{port}/api/v1"
+        # A realistic management key: the client scrubs it from every answer it reads.
+        management = "sk-or-v1-mgmt-leaks-0123456789"
+        async with Client(api_key=management, base_url=base_url, retry=FAST_RETRY) as client:
+            found = await client.byok.find_by_key(LEAKED)
+    finally:
+        await runner.cleanup()
+    assert [k.id for k in found] == [good["id"]]
+    assert [item.id for item in found.unreadable] == [broken["id"]]
+    assert "label" in found.unreadable[0].error

@@ -26,7 +26,7 @@ __all__ = [
     "searched_line",
     "show_keys",
     "show_summary",
-    "undetermined_note",
+    "undetermined_notes",
     "where",
 ]
 
@@ -80,16 +80,24 @@ def searched_line(found: KeyMatches) -> str:
     )
 
 
-def undetermined_note(found: KeyMatches, *, changed: bool) -> str | None:
-    """What to make of credentials whose label shows nothing of the key."""
-    n = len(found.undetermined)
-    if not n:
-        return None
+def undetermined_notes(found: KeyMatches, *, changed: bool) -> list[str]:
+    """What to make of credentials whose label shows nothing of the key, and of items the
+    server listed that could not be read at all."""
     left = "; they are not changed" if changed else ""
-    return (
-        f"{n} credential(s) have a label too short to tell (it shows no character of the "
-        f"key): they may carry it, check them by other means{left}."
-    )
+    notes = []
+    if found.undetermined:
+        notes.append(
+            f"{len(found.undetermined)} credential(s) have a label too short to tell (it "
+            f"shows no character of the key): they may carry it, check them by other "
+            f"means{left}."
+        )
+    if found.unreadable:
+        ids = ", ".join(item.id or f"item {item.index}" for item in found.unreadable)
+        notes.append(
+            f"{len(found.unreadable)} item(s) the server listed could not be read as "
+            f"credentials ({ids}): they may carry the key, check them{left}."
+        )
+    return notes
 
 
 def in_search_order(keys: Sequence[BYOKKey], workspaces: Sequence[str | None]) -> list[BYOKKey]:
@@ -133,6 +141,7 @@ def found_json(found: KeyMatches) -> dict[str, Any]:
         },
         "consistent": [key_json(k) for k in found.matches],
         "undetermined": [key_json(k) for k in found.undetermined],
+        "unreadable": [{"id": item.id, "error": item.error} for item in found.unreadable],
         "note": LOOKALIKE_NOTE,
     }
 

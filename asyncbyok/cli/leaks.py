@@ -132,6 +132,7 @@ async def _search(
         sum(part.searched for part in parts),
         tuple(spaces),
         provider,
+        tuple(item for part in parts for item in part.unreadable),
     )
 
 
@@ -163,7 +164,7 @@ def find_key_command(
             found_json,
             searched_line,
             show_keys,
-            undetermined_note,
+            undetermined_notes,
         )
 
         spaces = _workspaces(workspace_ids, manifest_path)
@@ -178,9 +179,10 @@ def find_key_command(
             show_keys(out, "Consistent with the key:", found.matches, found.workspaces)
             show_keys(out, "Too short to tell:", found.undetermined, found.workspaces)
         out.note(searched_line(found))
-        for note in (undetermined_note(found, changed=False), LOOKALIKE_NOTE if found else None):
-            if note:
-                out.note(note)
+        for note in undetermined_notes(found, changed=False):
+            out.note(note)
+        if found:
+            out.note(LOOKALIKE_NOTE)
         return EXIT_OK
 
     run(settings, main)
@@ -266,7 +268,7 @@ def _plan(
     settings: Settings, found: KeyMatches, excluded: Sequence[str], disable: bool
 ) -> tuple[list[BYOKKey], dict[str, int]]:
     """The credentials to change, shown; and how many were left out, by why."""
-    from .leak_output import LOOKALIKE_NOTE, searched_line, show_keys, undetermined_note
+    from .leak_output import LOOKALIKE_NOTE, searched_line, show_keys, undetermined_notes
 
     out = settings.output
     unknown = sorted(set(excluded) - {k.id for k in found.matches})
@@ -280,9 +282,10 @@ def _plan(
         show_keys(out, f"Will {verb} these credentials:", todo, found.workspaces)
         show_keys(out, "Too short to tell (not changed):", found.undetermined, found.workspaces)
     out.note(searched_line(found))
-    for note in (undetermined_note(found, changed=True), LOOKALIKE_NOTE if found else None):
-        if note:
-            out.note(note)
+    for note in undetermined_notes(found, changed=True):
+        out.note(note)
+    if found:
+        out.note(LOOKALIKE_NOTE)
     left_out = {"excluded": len(found.matches) - len(todo) - len(done)}
     if disable:
         left_out["already disabled"] = len(done)

@@ -36,6 +36,7 @@ from ..models import (
     DeclaredRegion,
     DeleteResult,
     ProviderSlug,
+    UndecodableItem,
     UpdateBYOKKeyRequest,
     request_fields,
 )
@@ -160,8 +161,9 @@ class RawBYOKResource:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def _scope(self, scope: Scope) -> AsyncIterator[Found]:
-        """Every credential of a scope, with its page's response facts (for lookups)."""
+    async def _scope(self, scope: Scope) -> AsyncIterator[Found | UndecodableItem]:
+        """Every credential of a scope, with its page's response facts (for lookups), and
+        the items of it that could not be read."""
         provider, workspace = scope
         facts: dict[str | None, APIResponse[BYOKKeyList]] = {}
 
@@ -179,6 +181,8 @@ class RawBYOKResource:
             response = facts[page.request_id]
             for key in page.data:
                 yield Found(key, response.status, response.headers, response.request_id)
+            for item in page.undecodable:
+                yield item
 
     def _ensure_shared(self) -> EnsureShared:
         shared = self._client._shared

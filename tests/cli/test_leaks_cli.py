@@ -301,3 +301,24 @@ def test_ctrl_c_mid_rotate_says_what_changed_and_running_again_is_safe(
     assert again.code == 0, again.stderr
     assert len(again.json()["result"]["changed"]) == 60 - len(rotated)  # only what was left
     assert set(digests(emu).values()) == {digest_key(NEW)}
+
+
+def test_unreadable_items_are_said_and_listed() -> None:
+    """What the commands make of items the server listed that could not be read (the SDK
+    test serves such a listing; here, what is printed of it)."""
+    from asyncbyok import BYOKKey, KeyMatches
+    from asyncbyok.cli.leak_output import found_json, undetermined_notes
+    from asyncbyok.models import UndecodableItem
+
+    tiny = BYOKKey(id="00000000-0000-4000-8000-000000000001", provider="openai", label="...")
+    broken = UndecodableItem(index=3, raw={"id": "k-9"}, error="required field missing")
+    found = KeyMatches((), (tiny,), 2, (None,), None, (broken,))
+    notes = undetermined_notes(found, changed=True)
+    assert notes[0].startswith("1 credential(s) have a label too short to tell")
+    assert notes[1] == (
+        "1 item(s) the server listed could not be read as credentials (k-9): they may "
+        "carry the key, check them; they are not changed."
+    )
+    document = found_json(found)
+    assert document["unreadable"] == [{"id": "k-9", "error": "required field missing"}]
+    assert [k["id"] for k in document["undetermined"]] == [tiny.id]
