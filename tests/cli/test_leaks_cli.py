@@ -322,3 +322,18 @@ def test_unreadable_items_are_said_and_listed() -> None:
     document = found_json(found)
     assert document["unreadable"] == [{"id": "k-9", "error": "required field missing"}]
     assert [k["id"] for k in document["undetermined"]] == [tiny.id]
+
+
+def test_debug_logs_of_a_rotation_hold_no_key(emu: Emulator, conn: list[str]) -> None:
+    """--debug logs each request: the PATCH bodies carry the new key, never shown."""
+    ids = fleet(emu)
+    for args in (
+        ["find-key", "--key-env", "LEAKED", *EVERYWHERE],
+        ["rotate", "--from-key-env", "LEAKED", "--to-key-env", "NEW", *EVERYWHERE,
+         "--exclude", ids["lookalike"], "--exclude", LEAKED, "--yes"],
+    ):  # fmt: skip
+        result = no_key(asyncbyok(*args, "--debug", *conn, env=KEYS))
+        assert result.code == 0, result.stderr
+    assert "--exclude: not among the credentials found: <redacted>" in result.stderr
+    assert "PATCH" in result.stderr  # the requests were logged
+    assert digests(emu)["prod"] == digest_key(NEW)

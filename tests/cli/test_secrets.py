@@ -65,6 +65,14 @@ def invocations(conn: list[str], tmp_path: Path) -> list[list[str]]:
         ["list", "--workspace-id", RAW],
         ["export", "--workspace-id", RAW],
         ["export", "--provider", RAW],
+        ["find-key", "--key-env", RAW],
+        ["find-key", "--key-env", "K", "--provider", RAW],
+        ["find-key", "--key-env", "K", "--workspace-id", RAW],
+        ["find-key", "--key-env", "SPACED"],
+        ["rotate", "--from-key-env", RAW, "--disable"],
+        ["rotate", "--from-key-env", "K", "--to-key-env", RAW],
+        ["rotate", "--from-key-env", "K", "--to-key-env", "SPACED"],
+        ["rotate", "--from-key-env", "K", "--to-key-env", "K", "--yes"],
     ]
     runs = [[*args, *conn] for args in key_commands]
     for manifest in manifests(tmp_path):
