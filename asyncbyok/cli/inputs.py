@@ -293,8 +293,11 @@ def read_key(
             raise BadInput(f"environment variable {var} is not set")
         where = f"environment variable {var}"
     elif source == file:
-        _refuse_key_shaped(f"--{file}", params[file.replace("-", "_")], "a file path")
-        path = Path(params[file.replace("-", "_")])
+        name = params[file.replace("-", "_")]
+        _refuse_key_shaped(f"--{file}", name, "a file path")
+        if "\x00" in name:  # os.open would raise ValueError, not OSError
+            raise BadInput(f"--{file}: a path cannot hold a NUL character")
+        path = Path(name)
         where = f"key file {path}"
         try:
             value = read_key_file(path)

@@ -99,3 +99,15 @@ def test_other_whitespace_is_refused_unseen(
         assert ("is empty" in result.stderr) or ("leading or trailing" in result.stderr)
         assert RAW not in result.stderr
     assert emu.store.live() == []
+
+
+def test_a_key_file_path_with_a_nul_is_bad_input(conn: list[str]) -> None:
+    """os.open raises ValueError for it (not OSError): it was an 'unexpected' error."""
+    for args in (
+        ["create", "--provider", "openai", "--key-file", "k\x00.txt"],
+        ["rotate", "--from-key-file", "k\x00.txt", "--disable"],
+        ["rotate", "--from-key-env", "K", "--to-key-file", "k\x00.txt"],
+    ):
+        result = asyncbyok(*args, *conn, env={"K": "sk-proj-nul-test-0000AbCd"})
+        assert result.code == 2, result.stderr
+        assert "a path cannot hold a NUL character" in result.stderr
