@@ -5,7 +5,7 @@ The tree::
     AsyncBYOKError
     ├── ValidationError (also ValueError)     bad input, caught before any request is sent
     ├── InsecureURLError (also ValueError)    plain http:// to a host beyond loopback
-    ├── DuplicateNameError                    ensure(): several credentials have that name
+    ├── DuplicateNameError                    ensure(), get_by_name(): several have that name
     ├── UnreadableStateError                  apply: the server listed items it can't read
     ├── ClientClosedError                     the client was closed before or during the call
     ├── EventLoopError (also RuntimeError)    the client is in use by another event loop
@@ -148,7 +148,8 @@ class InsecureURLError(AsyncBYOKError, ValueError):
 
 
 class DuplicateNameError(AsyncBYOKError):
-    """Several credentials share the name that ``client.byok.ensure(...)`` was asked for.
+    """Several credentials share the name that ``client.byok.ensure(...)`` or
+    ``client.byok.get_by_name(...)`` was asked for.
 
     ``keys`` holds every one of them (:class:`~asyncbyok.models.BYOKKey`), oldest first as
     the server listed them; the message names their ids. Delete or rename all but one,
@@ -310,7 +311,8 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """404: no such credential (or it was deleted)."""
+    """404: no such credential (or it was deleted); from ``get_by_name``, none of that name
+    (the listing found none: no 404 was sent)."""
 
 
 class ConflictError(APIStatusError):
