@@ -22,6 +22,7 @@ import attrs
 
 from . import sansio
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ._scrub import request_secrets
 from ._sentinel import UNSET, Unset
 from .attempt import Sender
 from .config import Limits, Timeout
@@ -140,6 +141,7 @@ class Client:
         self._headers = sansio.build_headers(
             self._api_key, app_url=app_url, app_title=app_title, extra=default_headers
         )
+        self._secrets = request_secrets(self._headers)  # scrubbed from every answer
         self.timeout = Timeout() if timeout is UNSET else Timeout.coerce(timeout)
         policy = RetryPolicy() if retry is UNSET else retry
         if max_retries is not UNSET:
@@ -253,7 +255,13 @@ class Client:
         """
         shared = self._shared
         request = sansio.build_request(
-            method, self.base_url, path, self._headers, query=query, json_body=json_body
+            method,
+            self.base_url,
+            path,
+            self._headers,
+            query=query,
+            json_body=json_body,
+            secrets=self._secrets,
         )
         started = time.monotonic()
         async with shared.transport.call() as call:

@@ -312,10 +312,13 @@ async def run(
     The error raised at the end is the last attempt's, with ``attempts`` set to the
     number of attempts sent.
     """
-    call = _Call(sender, request, cls, envelope, started, _deadline(policy, started))
-    try:
-        result: APIResponse[T] = await call.attempt(1)  # the common case: nothing else
+    deadline = _deadline(policy, started)
+    try:  # the common case: one attempt, and nothing else
+        result: APIResponse[T] = await sender.send(
+            request, cls, envelope=envelope, number=1, started=started, deadline=deadline
+        )
     except APIError as exc:
+        call = _Call(sender, request, cls, envelope, started, deadline)
         retrying = _Retrying(call, policy, budget, gate, on_retry, reconcile)
         return await retrying.after(exc)
     budget.refund(budget.success_refund)

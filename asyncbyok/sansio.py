@@ -50,12 +50,17 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,9}")
 
 @attrs.frozen(repr=False)
 class HTTPRequest:
-    """One request, ready to send. Its ``repr`` hides the headers (they carry the key)."""
+    """One request, ready to send. Its ``repr`` hides the headers (they carry the key).
+
+    ``secrets`` are the values in the headers that no answer, log or error may repeat
+    (the management key): the transport scrubs them from what a server sends back.
+    """
 
     method: str
     url: str
     headers: Mapping[str, str]
     body: bytes | None = None
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"HTTPRequest({self.method} {self.url})"
@@ -210,6 +215,7 @@ def build_request(
     *,
     query: Mapping[str, str] | None = None,
     json_body: Any = None,
+    secrets: tuple[str, ...] = (),
 ) -> HTTPRequest:
     """Assemble a request: URL from base, path and query; body as compact JSON."""
     url = base_url + path
@@ -219,7 +225,7 @@ def build_request(
     if json_body is not None:
         body = codec.dumps(json_body)
         headers = {**headers, "Content-Type": "application/json"}
-    return HTTPRequest(method, url, headers, body)
+    return HTTPRequest(method, url, headers, body, secrets)
 
 
 def _unwrap(decoded: Any) -> Any:

@@ -196,8 +196,9 @@ class RawBYOKResource:
         )
         if not response.recovered:
             shared.claims.add(response.parsed.id)
-        scope = scope_of(request.provider, request.workspace_id)
-        shared.listings.created(scope, _found(response))
+        if shared.listings.active:
+            scope = scope_of(request.provider, request.workspace_id)
+            shared.listings.created(scope, _found(response))
         return response
 
     async def get(self, key_id: str) -> APIResponse[BYOKKey]:
@@ -240,7 +241,9 @@ class RawBYOKResource:
         response = await self._client.request(
             "PATCH", path, BYOKKey, json_body=request, envelope=True
         )
-        self._client._shared.listings.updated(_found(response))
+        listings = self._client._shared.listings
+        if listings.active:
+            listings.updated(_found(response))
         return response
 
     async def delete(self, key_id: str) -> APIResponse[DeleteResult]:
