@@ -3,7 +3,7 @@
 The layer between the retry loop (:mod:`asyncbyok.retry`) and the transport: a
 :class:`Sender` waits the attempt's turn (:mod:`asyncbyok.flow`: ramp, pacer, gate), cuts
 its timeout at the call's deadline, sends (:mod:`asyncbyok.transport`), reports the status
-back to the flow, and decodes the answer (:mod:`asyncbyok.sansio`) into an
+back to the flow, and decodes the answer (:mod:`asyncbyok.response`) into an
 :class:`~asyncbyok.response.APIResponse`, or raises the error it stands for.
 """
 
@@ -21,7 +21,7 @@ from ._loops import Call
 from .config import Timeout
 from .errors import APITimeoutError, RateLimitError
 from .flow import Flow
-from .response import APIResponse
+from .response import APIResponse, decode_response
 from .transport import Transport
 
 __all__ = ["Sender", "attempt_timeout"]
@@ -93,7 +93,7 @@ class Sender:
                 request_id,
             )
         try:
-            parsed = sansio.decode_response(
+            parsed = decode_response(
                 raw.status,
                 raw.headers,
                 raw.body,

@@ -1,34 +1,27 @@
-"""Building requests and deciphering responses: pure functions, no sockets.
+"""Building requests: pure functions, no sockets.
 
-The transport (:mod:`asyncbyok.transport`) only moves bytes; everything the API means
-is here, so it can be tested with recorded payloads (the gidgethub way).
+The transport (:mod:`asyncbyok.transport`) only moves bytes; what a request means
+(URL, headers, body) is built here, and what an answer means is read in
+:mod:`asyncbyok.response`, so both can be tested with recorded payloads (the gidgethub
+way).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
-import cattrs
 
 from . import codec
 from ._constants import MAX_PAGE_SIZE
-from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
 from ._validation import UUID_PATTERN, uuid_message
 from ._version import __version__
-from .errors import (
-    APIResponseValidationError,
-    FieldError,
-    InsecureURLError,
-    ValidationError,
-    error_from_response,
-)
+from .errors import FieldError, InsecureURLError, ValidationError
 
 __all__ = [
     "USER_AGENT",
@@ -36,12 +29,10 @@ __all__ = [
     "build_headers",
     "build_request",
     "check_base_url",
-    "decode_response",
     "key_path",
     "list_query",
 ]
 
-T = TypeVar("T")
 
 USER_AGENT = f"asyncbyok/{__version__}"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -226,48 +217,3 @@ def build_request(
         body = codec.dumps(json_body)
         headers = {**headers, "Content-Type": "application/json"}
     return HTTPRequest(method, url, headers, body, secrets)
-
-
-def _unwrap(decoded: Any) -> Any:
-    if not isinstance(decoded, Mapping) or "data" not in decoded:
-        raise ValueError('expected an object with a "data" member')
-    return decoded["data"]
-
-
-def decode_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    cls: type[T],
-    *,
-    envelope: bool,
-    method: str | None = None,
-    url: str | None = None,
-) -> T:
-    """The model in a success response, or raise the error the response stands for.
-
-    *cls* is what the body holds: :class:`~asyncbyok.models.BYOKKey`,
-    :class:`~asyncbyok.models.BYOKKeyList` or :class:`~asyncbyok.models.DeleteResult`.
-    *envelope* says whether it comes wrapped in ``{"data": ...}``: create, get and update
-    answer so; the list page and the delete result are bare.
-
-    A body that does not fit raises :class:`~asyncbyok.errors.APIResponseValidationError`
-    naming the fields. Decoding is tolerant where the API is loose (see
-    :mod:`asyncbyok.codec`): a ``created_at`` that is no timestamp, or a list item that is
-    no credential, costs neither the call nor the page.
-    """
-    if not 200 <= status < 300:
-        raise error_from_response(status, headers, body, method=method, url=url)
-    try:
-        decoded = json.loads(body)
-        return codec.structure(_unwrap(decoded) if envelope else decoded, cls)
-    except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError) as exc:
-        detail = codec.describe_error(exc)
-        raise APIResponseValidationError(
-            f"unexpected {status} response body for {cls.__name__}: {detail}",
-            status=status,
-            body=body[:1000].decode("utf-8", "replace"),
-            request_id=find_request_id(headers),
-            method=method,
-            url=url,
-        ) from exc
