@@ -119,18 +119,19 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
 
 
 def build_headers(
-    api_key: str,
+    api_key: str | None,
     *,
     app_url: str | None = None,
     app_title: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers every request carries: auth, user agent, optional attribution."""
-    headers = {
-        "Authorization": f"Bearer {api_key}",
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json",
-    }
+    """The headers every request carries: auth, user agent, optional attribution.
+
+    ``api_key=None``: no ``Authorization`` here (a rotating key is added per attempt).
+    """
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if api_key is not None:
+        headers = {"Authorization": f"Bearer {api_key}", **headers}
     if app_url:
         headers["HTTP-Referer"] = app_url
     if app_title:
