@@ -148,7 +148,8 @@ class Client:
         del api_key  # an error raised below keeps this frame: its locals must not hold the key
         base_url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = sansio.check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._app = (app_url, app_title, dict(default_headers or {}))
+        default_headers = sansio.check_headers(default_headers, "default_headers")
+        self._app = (app_url, app_title, default_headers)
         self._headers = sansio.build_headers(
             self._api_key if isinstance(self._api_key, str) else None,
             app_url=app_url,
@@ -219,7 +220,9 @@ class Client:
         policy = self.retry if retry is UNSET else retry
         app_url, app_title, extra = self._app
         if default_headers:
-            extra = _merged(extra, default_headers)
+            extra = sansio.merge_headers(
+                extra, sansio.check_headers(default_headers, "default_headers")
+            )
         return Client(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -233,6 +236,22 @@ class Client:
             on_retry=self.on_retry if on_retry is UNSET else on_retry,
             event_hooks=self.event_hooks if event_hooks is UNSET else event_hooks,
             _shared=self._shared,
+        )
+
+    def _for_call(
+        self,
+        timeout: Timeout | float | None | Unset = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Client:
+        """This client, or a copy with one call's options (the ``timeout=``,
+        ``max_retries=`` and ``extra_headers=`` of ``client.byok``'s methods)."""
+        if timeout is UNSET and max_retries is UNSET and not extra_headers:
+            return self
+        if extra_headers is not None:
+            extra_headers = sansio.check_headers(extra_headers, "extra_headers")
+        return self.with_options(
+            timeout=timeout, max_retries=max_retries, default_headers=extra_headers
         )
 
     # -- observability ------------------------------------------------------------
@@ -330,9 +349,3 @@ async def _watched(watch: CallWatch, calling: Awaitable[APIResponse[T]]) -> APIR
         raise
     watch.succeeded(response)
     return response
-
-
-def _merged(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
-    """*headers* and *more*, a name in *more* replacing the same name in any case."""
-    names = {name.lower() for name in more}
-    return {**{k: v for k, v in headers.items() if k.lower() not in names}, **more}

@@ -29,8 +29,10 @@ __all__ = [
     "build_headers",
     "build_request",
     "check_base_url",
+    "check_headers",
     "key_path",
     "list_query",
+    "merge_headers",
 ]
 
 
@@ -137,8 +139,49 @@ def build_headers(
     if app_title:
         headers["X-OpenRouter-Title"] = app_title
     if extra:
-        headers.update(extra)
+        return merge_headers(headers, extra)
     return headers
+
+
+def merge_headers(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
+    """*headers* and *more*, a name in *more* replacing the same name in any case (a
+    dict is case-sensitive: ``authorization`` would otherwise go out beside
+    ``Authorization``)."""
+    names = {name.lower() for name in more}
+    return {**{k: v for k, v in headers.items() if k.lower() not in names}, **more}
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's header name
+
+
+def check_headers(headers: object, argument: str) -> dict[str, str]:
+    """*headers* as a dict, once every name is a header name and every value a string
+    without a line break; else :class:`~asyncbyok.errors.ValidationError` naming each bad
+    entry (``extra_headers['X-Trace']``), values never repeated (one may be a token).
+    """
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ValidationError(
+            [
+                FieldError(
+                    argument, f"must be a mapping of names to values, not {type(headers).__name__}"
+                )
+            ],
+            subject="request",
+        )
+    errors = []
+    for name, value in headers.items():
+        where = f"{argument}[{name!r}]"
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            errors.append(FieldError(where, "is not a header name"))
+        elif not isinstance(value, str):
+            errors.append(FieldError(where, f"must be a string, not {type(value).__name__}"))
+        elif any(c in value for c in "\r\n\0"):
+            errors.append(FieldError(where, "must not hold a line break or a NUL"))
+    if errors:
+        raise ValidationError(errors, subject="request")
+    return dict(headers)
 
 
 def _uuid_error(argument: str, value: object) -> FieldError | None:

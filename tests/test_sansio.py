@@ -15,8 +15,10 @@ from asyncbyok.sansio import (
     build_headers,
     build_request,
     check_base_url,
+    check_headers,
     key_path,
     list_query,
+    merge_headers,
 )
 
 KEY_ID = "11111111-2222-3333-4444-555555555555"
@@ -102,3 +104,28 @@ def test_plain_http_beyond_loopback_is_refused() -> None:
     assert check_base_url("http://10.0.0.5/api/v1", allow_insecure_http=True)
     with pytest.raises(ValidationError, match="base_url: must start with https://"):
         check_base_url("ftp://x")  # not a matter of plain http: of the scheme
+
+
+@pytest.mark.parametrize(
+    ("headers", "where", "problem"),
+    [
+        ({"X Bad": "v"}, "extra_headers['X Bad']", "is not a header name"),
+        ({"X-Ok": "a\r\nInjected: 1"}, "extra_headers['X-Ok']", "line break"),
+        ({"X-Ok": 5}, "extra_headers['X-Ok']", "must be a string, not int"),
+        ({"": "v"}, "extra_headers['']", "is not a header name"),
+    ],
+)
+def test_bad_headers_are_refused_naming_the_entry_not_the_value(
+    headers: dict[str, object], where: str, problem: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_headers(headers, "extra_headers")
+    assert caught.value.errors[0].path == where
+    assert problem in caught.value.errors[0].message
+    assert "Injected" not in str(caught.value)
+
+
+def test_a_header_named_again_in_any_case_replaces_the_first() -> None:
+    headers = build_headers("mk", extra={"authorization": "Bearer other", "X-Team": "a"})
+    assert [k for k in headers if k.lower() == "authorization"] == ["authorization"]
+    assert merge_headers({"X-Team": "a"}, {"x-team": "b"}) == {"x-team": "b"}
