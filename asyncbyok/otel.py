@@ -36,7 +36,8 @@ try:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 except ImportError as exc:  # pragma: no cover - the extra is installed in the tests
     raise ImportError(
-        "asyncbyok.otel needs the OpenTelemetry API: pip install 'asyncbyok[otel]'"
+        "asyncbyok.otel needs the OpenTelemetry API (opentelemetry-api): "
+        "pip install 'asyncbyok[otel]'"
     ) from exc
 
 from ._version import __version__

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import re
 import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -447,7 +449,8 @@ async def _canary_workload(emu: Emulator, client: asyncbyok.Client) -> None:
     await attempt(client.byok.list_page())  # 429
 
 
-async def test_no_span_or_metric_carries_a_secret(telemetry: Telemetry) -> None:
+async def _varied_workload(telemetry: Telemetry) -> None:
+    """The canary workload, and calls refused (401) and never answered, all traced."""
     fast = asyncbyok.RetryPolicy(max_retries=2, wait_scale=0)
     async with Emulator(seed=8, management_keys=[CANARY_MGMT], shutdown_timeout=0.1) as emu:
         async with asyncbyok.Client(api_key=CANARY_MGMT, base_url=emu.base_url, retry=fast) as c:
@@ -466,6 +469,9 @@ async def test_no_span_or_metric_carries_a_secret(telemetry: Telemetry) -> None:
         with pytest.raises(asyncbyok.APIConnectionError):
             await dead.byok.create(provider="openai", key=CANARY_RAW, name="unsent")
 
+
+async def test_no_span_or_metric_carries_a_secret(telemetry: Telemetry) -> None:
+    await _varied_workload(telemetry)
     spans = telemetry.spans()
     metrics = telemetry.reader.get_metrics_data()
     assert metrics is not None
@@ -478,3 +484,22 @@ async def test_no_span_or_metric_carries_a_secret(telemetry: Telemetry) -> None:
     assert {"400", "401", "404", "429", "500", "APIConnectionError"} <= errors
     assert any(_attrs(s).get("asyncbyok.recovered") for s in spans)
     assert any("http.client.request.duration" in text for text in haystack)
+
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guides" / "opentelemetry.md"
+
+
+async def test_the_guide_names_every_attribute_and_metric_exported(telemetry: Telemetry) -> None:
+    await _varied_workload(telemetry)
+    exported = {key for span in telemetry.spans() for key in _attrs(span)}
+    data = telemetry.reader.get_metrics_data()
+    assert data is not None
+    metrics = [m for r in data.resource_metrics for sm in r.scope_metrics for m in sm.metrics]
+    exported |= {m.name for m in metrics}
+    point_keys = {k for m in metrics for p in m.data.data_points for k in p.attributes}
+    rows = [line.split("|") for line in GUIDE.read_text(encoding="utf-8").splitlines()]
+    rows = [cells for cells in rows if len(cells) > 3 and cells[1].strip().startswith("`")]
+    named = {name for cells in rows for name in re.findall(r"`([a-z_.]+)`", cells[1])}
+    assert named == exported  # each table's first column: span attributes, metrics
+    said_of_points = {name for cells in rows for name in re.findall(r"`([a-z_.]+)`", cells[3])}
+    assert said_of_points & point_keys == point_keys  # the metrics' attributes, all named
