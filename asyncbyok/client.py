@@ -310,10 +310,14 @@ class Client:
             secrets=self._secrets + redact if redact else self._secrets,
         )
         started = time.monotonic()
-        watch = None
-        if self.event_hooks is not None or shared.observer is not None:
-            watch = CallWatch(self.event_hooks, shared.observer, CallEvent.of(method, path))
         async with shared.transport.call() as call:
+            # Watched from here: a call refused on entry (a closed client) would leave a
+            # tracer's span open, and current in the caller's context.
+            watch = None
+            if self.event_hooks is not None or shared.observer is not None:
+                query_string = request.url.partition("?")[2] if query else None
+                event = CallEvent.of(method, path, query_string)
+                watch = CallWatch(self.event_hooks, shared.observer, event)
             policy = self.retry
             sender = Sender(
                 shared.transport,

@@ -73,11 +73,13 @@ class CallEvent:
     """The API path, without the base URL or the query: ``/byok``, ``/byok/{id}``."""
     key_id: str | None
     """The credential's id, when the call names one (get, update, delete)."""
+    query: str | None = None
+    """A list page's query string (``offset=0&limit=100``), as sent."""
 
     @classmethod
-    def of(cls, method: str, path: str) -> CallEvent:
+    def of(cls, method: str, path: str, query: str | None = None) -> CallEvent:
         key_id = path[len("/byok/") :] if path.startswith("/byok/") else None
-        return cls(_operation(method, path), method, path, key_id)
+        return cls(_operation(method, path), method, path, key_id, query)
 
 
 @attrs.frozen(slots=True)
