@@ -99,12 +99,13 @@ def _client(variant: str) -> asyncbyok.Client:
 
 
 def _instrument(client: asyncbyok.Client) -> None:
-    from asyncbyok.otel import instrument
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from asyncbyok.otel import instrument
 
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
