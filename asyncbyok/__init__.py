@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         UnreadableStateError,
         ValidationError,
     )
+    from .hooks import ErrorEvent, EventHooks, RequestEvent, ResponseEvent
     from .leaks import KeyMatches
     from .models import (
         BYOKKey,
@@ -89,6 +90,8 @@ _HOMES: dict[str, str] = {
     "EnsureOutcome": "ensure",
     "EnsureResult": "ensure",
     "EnsureSpec": "ensure",
+    "ErrorEvent": "hooks",
+    "EventHooks": "hooks",
     "KeyMatches": "leaks",
     "EventLoopError": "errors",
     "FieldError": "errors",
@@ -104,7 +107,9 @@ _HOMES: dict[str, str] = {
     "UnreadableStateError": "errors",
     "RawBYOKResource": "resources",
     "Reconciliation": "retry",
+    "RequestEvent": "hooks",
     "RequestField": "models",
+    "ResponseEvent": "hooks",
     "RetryBudget": "retry",
     "RetryEvent": "retry",
     "RetryPolicy": "retry",
@@ -144,6 +149,8 @@ __all__ = [
     "EnsureOutcome",
     "EnsureResult",
     "EnsureSpec",
+    "ErrorEvent",
+    "EventHooks",
     "EventLoopError",
     "FieldError",
     "InsecureURLError",
@@ -157,7 +164,9 @@ __all__ = [
     "RateLimitError",
     "RawBYOKResource",
     "Reconciliation",
+    "RequestEvent",
     "RequestField",
+    "ResponseEvent",
     "ResponseTooLargeError",
     "RetryBudget",
     "RetryEvent",

@@ -29,6 +29,9 @@ async def read_body(
     if declared is not None and declared > limit:
         response.close()
         raise _too_large(response, limit, declared, "its Content-Length", method, url)
+    if declared is not None and "Content-Encoding" not in response.headers:
+        # The common answer: its length known and within the limit, nothing to expand.
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():

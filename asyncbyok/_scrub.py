@@ -20,6 +20,7 @@ is caught, not only those with a known prefix.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 REDACTED = "<redacted>"
+_REDACTED_BYTES = REDACTED.encode()
 
 #: Request headers whose values are credentials (lower case).
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -66,11 +68,22 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def _in_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> bool:
+    """Whether any header value holds a secret (one scan of the values per secret)."""
+    values = "\n".join(headers.values())
+    return any(secret in values for secret in secrets)
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(secret.encode("utf-8", "replace") for secret in secrets)
+
+
 def _redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
-    for secret in secrets:
-        raw = secret.encode("utf-8", "replace")
+    encoded = _encoded(secrets) if type(secrets) is tuple else _encoded(tuple(secrets))
+    for raw in encoded:
         if raw in data:
-            data = data.replace(raw, REDACTED.encode())
+            data = data.replace(raw, _REDACTED_BYTES)
     return data
 
 
@@ -94,7 +107,7 @@ def redact_response(
     if not secrets:
         return headers, body
     body = _redact_bytes(body, secrets)
-    if any(secret in value for value in headers.values() for secret in secrets):
+    if _in_headers(headers, secrets):
         copy = getattr(headers, "copy", None)
         redacted: Any = copy() if copy is not None else dict(headers)
         items = [(name, redact(value, secrets)) for name, value in headers.items()]

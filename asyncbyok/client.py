@@ -4,7 +4,7 @@ Every call goes through :meth:`Client.request`, and from there strictly downward
 
     Client.request                 build the request (sansio, pure); hold the loop (transport.call)
       retry.run                    the policy loop: decide (pure), wait, look up, resend
-        attempt.Sender.send        one attempt: a turn (flow), the timeout, decode (sansio)
+        attempt.Sender.send        one attempt: a turn (flow), the timeout, decode (response)
           transport.Transport.send the request on the wire (aiohttp)
 
 Each layer calls only the one below it.
@@ -15,19 +15,22 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from . import sansio
+from ._auth import APIKey, KeySource, check_api_key
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ._scrub import request_secrets
 from ._sentinel import UNSET, Unset
 from .attempt import Sender
 from .config import Limits, Timeout
 from .ensure import Pending
 from .errors import AsyncBYOKError
 from .flow import Flow
+from .hooks import CallEvent, CallWatch, EventHooks, Hook, Observer
 from .listings import ScopeListings
 from .pacing import AdaptiveRateLimiter, BackoffGate
 from .resources.byok import BYOKResource
@@ -62,6 +65,7 @@ class _Shared:
     listings: ScopeListings = attrs.field(factory=ScopeListings)  # shared by lookups, ensure
     claims: Claims = attrs.field(factory=Claims)  # credentials creates returned
     pending: Pending = attrs.field(factory=Pending)  # ensure work in flight, by name
+    observer: Observer | None = None  # tracing (asyncbyok.otel), of every copy's calls
 
     def __attrs_post_init__(self) -> None:
         self.transport.add_loop_listener(self._moved)
@@ -89,7 +93,9 @@ class Client:
 
     Arguments (all keyword-only):
 
-    - ``api_key``: a management key; default ``$OPENROUTER_API_KEY``.
+    - ``api_key``: a management key; default ``$OPENROUTER_API_KEY``. Or a function (or
+      coroutine function) returning the current key, asked before every attempt, so a
+      rotated key is picked up without a new client.
     - ``base_url``: default ``$OPENROUTER_BASE_URL``, then ``https://openrouter.ai/api/v1``.
       Plain ``http://`` is refused except to loopback, unless ``allow_insecure_http``.
     - ``timeout``: a :class:`~asyncbyok.config.Timeout`, seconds, or ``None`` (no limit).
@@ -99,6 +105,9 @@ class Client:
     - ``session``: your own ``aiohttp.ClientSession``, used as is and not closed by us.
     - ``app_url`` / ``app_title``: sent as ``HTTP-Referer`` / ``X-OpenRouter-Title``.
     - ``on_retry``: called with a :class:`~asyncbyok.retry.RetryEvent` before each retry.
+    - ``event_hooks``: ``{"request": [...], "response": [...], "error": [...]}``, functions
+      or coroutine functions called with events that carry no secret (see
+      :mod:`asyncbyok.hooks`).
     - ``shared_limit``: a :class:`~asyncbyok.coordination.RedisLimit`, to pace this
       client and the other replicas on the same management key as one (for servers that
       send no ``RateLimit`` headers; see the services guide).
@@ -112,7 +121,7 @@ class Client:
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: APIKey | None = None,
         base_url: str | None = None,
         timeout: Timeout | float | None | Unset = UNSET,
         max_retries: int | Unset = UNSET,
@@ -124,22 +133,32 @@ class Client:
         default_headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
         on_retry: Callable[[RetryEvent], Any] | None = None,
+        event_hooks: Mapping[str, Iterable[Hook]] | EventHooks | None = None,
         shared_limit: RedisLimit | None = None,
         _shared: _Shared | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if not api_key:
+        if api_key is None or api_key == "":
             raise AsyncBYOKError(
                 f"no API key: pass api_key=... or set {API_KEY_ENV} (a management key)"
             )
-        self._api_key = api_key
+        check_api_key(api_key)
+        self._api_key: APIKey = api_key
+        self._keys = KeySource(api_key) if callable(api_key) else None
         del api_key  # an error raised below keeps this frame: its locals must not hold the key
         base_url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = sansio.check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._app = (app_url, app_title, dict(default_headers or {}))
+        default_headers = sansio.check_headers(default_headers, "default_headers")
+        self._app = (app_url, app_title, default_headers)
         self._headers = sansio.build_headers(
-            self._api_key, app_url=app_url, app_title=app_title, extra=default_headers
+            self._api_key if isinstance(self._api_key, str) else None,
+            app_url=app_url,
+            app_title=app_title,
+            extra=default_headers,
         )
+        self._secrets = request_secrets(self._headers)  # scrubbed from every answer
+        self.event_hooks = EventHooks.coerce(event_hooks)
+        """The client's :class:`~asyncbyok.hooks.EventHooks` (``None``: none)."""
         self.timeout = Timeout() if timeout is UNSET else Timeout.coerce(timeout)
         policy = RetryPolicy() if retry is UNSET else retry
         if max_retries is not UNSET:
@@ -150,8 +169,9 @@ class Client:
         # Only the client that made the shared state (and the session) closes it.
         self._owner = _shared is None
         if _shared is None:
-            if shared_limit is not None:
-                shared_limit.bind(self.base_url, self._api_key)
+            if shared_limit is not None:  # a rotating key names no account: the URL does
+                key = self._api_key if isinstance(self._api_key, str) else None
+                shared_limit.bind(self.base_url, key)
             _shared = _Shared(Transport(limits=limits, session=session), Flow(shared=shared_limit))
         self._shared = _shared
         self.byok = BYOKResource(self)
@@ -188,13 +208,21 @@ class Client:
         max_retries: int | Unset = UNSET,
         retry: RetryPolicy | Unset = UNSET,
         on_retry: Callable[[RetryEvent], Any] | None | Unset = UNSET,
+        event_hooks: Mapping[str, Iterable[Hook]] | EventHooks | None | Unset = UNSET,
+        default_headers: Mapping[str, str] | None = None,
     ) -> Client:
         """A client with other settings sharing this one's session, gate and budgets.
 
-        The copy does not own the session: its ``aclose()`` leaves the parent open.
+        ``default_headers`` are added to this client's (a header named again replaces
+        it); ``event_hooks`` replace this client's. The copy does not own the session:
+        its ``aclose()`` leaves the parent open.
         """
         policy = self.retry if retry is UNSET else retry
         app_url, app_title, extra = self._app
+        if default_headers:
+            extra = sansio.merge_headers(
+                extra, sansio.check_headers(default_headers, "default_headers")
+            )
         return Client(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -206,7 +234,24 @@ class Client:
             default_headers=extra,
             allow_insecure_http=self._allow_insecure_http,
             on_retry=self.on_retry if on_retry is UNSET else on_retry,
+            event_hooks=self.event_hooks if event_hooks is UNSET else event_hooks,
             _shared=self._shared,
+        )
+
+    def _for_call(
+        self,
+        timeout: Timeout | float | None | Unset = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Client:
+        """This client, or a copy with one call's options (the ``timeout=``,
+        ``max_retries=`` and ``extra_headers=`` of ``client.byok``'s methods)."""
+        if timeout is UNSET and max_retries is UNSET and not extra_headers:
+            return self
+        if extra_headers is not None:
+            extra_headers = sansio.check_headers(extra_headers, "extra_headers")
+        return self.with_options(
+            timeout=timeout, max_retries=max_retries, default_headers=extra_headers
         )
 
     # -- observability ------------------------------------------------------------
@@ -243,25 +288,47 @@ class Client:
         json_body: Any = None,
         envelope: bool = False,
         reconcile: Reconciliation[APIResponse[T]] | None = None,
+        redact: tuple[str, ...] = (),
     ) -> APIResponse[T]:
         """Send one API call under the retry policy; decode the body as *cls*.
 
         *envelope*: the body wraps the model in ``{"data": ...}`` (create, get, update).
+        *redact*: secrets the request carries besides the management key (a raw
+        provider key), scrubbed like it from whatever the server sends back.
 
         *reconcile* is for writes whose outcome may be unknown after a failure (see
         :class:`~asyncbyok.retry.Reconciliation`).
         """
         shared = self._shared
         request = sansio.build_request(
-            method, self.base_url, path, self._headers, query=query, json_body=json_body
+            method,
+            self.base_url,
+            path,
+            self._headers,
+            query=query,
+            json_body=json_body,
+            secrets=self._secrets + redact if redact else self._secrets,
         )
         started = time.monotonic()
         async with shared.transport.call() as call:
+            # Watched from here: a call refused on entry (a closed client) would leave a
+            # tracer's span open, and current in the caller's context.
+            watch = None
+            if self.event_hooks is not None or shared.observer is not None:
+                query_string = request.url.partition("?")[2] if query else None
+                event = CallEvent.of(method, path, query_string)
+                watch = CallWatch(self.event_hooks, shared.observer, event)
             policy = self.retry
             sender = Sender(
-                shared.transport, call, shared.flow, self.timeout, policy.max_retries > 0
+                shared.transport,
+                call,
+                shared.flow,
+                self.timeout,
+                policy.max_retries > 0,
+                watch,
+                self._keys,
             )
-            return await run(
+            calling = run(
                 sender,
                 request,
                 cls,
@@ -272,4 +339,17 @@ class Client:
                 started=started,
                 on_retry=self.on_retry,
                 reconcile=reconcile,
+                watch=watch,
             )
+            return await (calling if watch is None else _watched(watch, calling))
+
+
+async def _watched(watch: CallWatch, calling: Awaitable[APIResponse[T]]) -> APIResponse[T]:
+    """*calling* (a call's retry loop), its end told to the call's hooks and observer."""
+    try:
+        response = await calling
+    except BaseException as exc:
+        await watch.failed(exc)
+        raise
+    watch.succeeded(response)
+    return response

@@ -177,9 +177,14 @@ class RedisLimit:
         where = "a given client" if self._url is None else _without_password(self._url)
         return f"RedisLimit({where}, prefix={self._prefix!r})"
 
-    def bind(self, base_url: str, api_key: str) -> None:
-        """Name the shared state after the API and the management key (a digest of it)."""
-        digest = hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
+    def bind(self, base_url: str, api_key: str | None) -> None:
+        """Name the shared state after the API and the management key (a digest of it).
+
+        A rotating key (``api_key`` a callable, passed here as ``None``) names no
+        account: the state is named after the API and the *prefix* alone, so give each
+        account its own prefix.
+        """
+        digest = hashlib.sha256(f"{base_url}\n{api_key or ''}".encode()).hexdigest()[:32]
         self._key = f"{self._prefix}:limit:{digest}"
 
     def _script(self) -> Any:

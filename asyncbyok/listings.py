@@ -272,6 +272,11 @@ class ScopeListings:
 
     # -- this client's writes -----------------------------------------------------------
 
+    @property
+    def active(self) -> bool:
+        """Whether anything was listed: only then are this client's writes recorded."""
+        return bool(self._scopes)
+
     def created(self, scope: Scope, found: Found) -> None:
         """A create of this client returned *found* in *scope*."""
         self._write(_Write(self._clock(), scope, found, found.key.id))

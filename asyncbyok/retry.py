@@ -55,6 +55,7 @@ from ._constants import (
     RETRYABLE_STATUSES,
 )
 from .errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, RateLimitError
+from .hooks import CallWatch, reset_lookups
 from .pacing import BackoffGate
 from .response import APIResponse
 
@@ -283,7 +284,7 @@ class _Call:
     started: float
     deadline: float | None
 
-    async def attempt(self, number: int) -> APIResponse[Any]:
+    async def attempt(self, number: int, reason: str) -> APIResponse[Any]:
         return await self.sender.send(
             self.request,
             self.cls,
@@ -291,6 +292,7 @@ class _Call:
             number=number,
             started=self.started,
             deadline=self.deadline,
+            reason=reason,
         )
 
 
@@ -306,17 +308,22 @@ async def run(
     started: float,
     on_retry: Callable[[RetryEvent], Any] | None = None,
     reconcile: Reconciliation[APIResponse[T]] | None = None,
+    watch: CallWatch | None = None,
 ) -> APIResponse[T]:
     """Run one call: attempts through *sender* until one succeeds or *policy* stops.
+    *watch*: the call's hooks and observer, told of the pages its lookups list.
 
     The error raised at the end is the last attempt's, with ``attempts`` set to the
     number of attempts sent.
     """
-    call = _Call(sender, request, cls, envelope, started, _deadline(policy, started))
-    try:
-        result: APIResponse[T] = await call.attempt(1)  # the common case: nothing else
+    deadline = _deadline(policy, started)
+    try:  # the common case: one attempt, and nothing else
+        result: APIResponse[T] = await sender.send(
+            request, cls, envelope=envelope, number=1, started=started, deadline=deadline
+        )
     except APIError as exc:
-        retrying = _Retrying(call, policy, budget, gate, on_retry, reconcile)
+        call = _Call(sender, request, cls, envelope, started, deadline)
+        retrying = _Retrying(call, policy, budget, gate, on_retry, reconcile, watch)
         return await retrying.after(exc)
     budget.refund(budget.success_refund)
     return result
@@ -332,6 +339,7 @@ class _Retrying:
     gate: BackoffGate
     on_retry: Callable[[RetryEvent], Any] | None
     reconcile: Reconciliation[APIResponse[Any]] | None
+    watch: CallWatch | None = None
     attempt: int = 1
     errors: int = 0
     rate_limits: int = 0
@@ -368,7 +376,7 @@ class _Retrying:
                 return found
             self.attempt += 1
             try:
-                result = await self.call.attempt(self.attempt)
+                result = await self.call.attempt(self.attempt, type(error).__name__)
             except APIError as exc:
                 error = exc
                 continue
@@ -405,6 +413,7 @@ class _Retrying:
         write's (a create that may exist), with the lookup's error as the cause."""
         assert self.reconcile is not None
         token = _OUTER_DEADLINE.set(self.call.deadline)
+        counting = self.watch.lookups() if self.watch is not None else None  # pages listed
         try:
             found: APIResponse[Any] | None = await self.reconcile.lookup(
                 failed_at=failed_at, attempts=self.attempt
@@ -415,6 +424,8 @@ class _Retrying:
             raise error from lookup_error
         finally:
             _OUTER_DEADLINE.reset(token)
+            if counting is not None:
+                reset_lookups(counting)
 
 
 def _deadline(policy: RetryPolicy, started: float) -> float | None:

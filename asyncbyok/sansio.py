@@ -1,34 +1,27 @@
-"""Building requests and deciphering responses: pure functions, no sockets.
+"""Building requests: pure functions, no sockets.
 
-The transport (:mod:`asyncbyok.transport`) only moves bytes; everything the API means
-is here, so it can be tested with recorded payloads (the gidgethub way).
+The transport (:mod:`asyncbyok.transport`) only moves bytes; what a request means
+(URL, headers, body) is built here, and what an answer means is read in
+:mod:`asyncbyok.response`, so both can be tested with recorded payloads (the gidgethub
+way).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
-import cattrs
 
 from . import codec
 from ._constants import MAX_PAGE_SIZE
-from ._headers import find_request_id
 from ._sentinel import UNSET, Unset
 from ._validation import UUID_PATTERN, uuid_message
 from ._version import __version__
-from .errors import (
-    APIResponseValidationError,
-    FieldError,
-    InsecureURLError,
-    ValidationError,
-    error_from_response,
-)
+from .errors import FieldError, InsecureURLError, ValidationError
 
 __all__ = [
     "USER_AGENT",
@@ -36,12 +29,12 @@ __all__ = [
     "build_headers",
     "build_request",
     "check_base_url",
-    "decode_response",
+    "check_headers",
     "key_path",
     "list_query",
+    "merge_headers",
 ]
 
-T = TypeVar("T")
 
 USER_AGENT = f"asyncbyok/{__version__}"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -50,12 +43,17 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,9}")
 
 @attrs.frozen(repr=False)
 class HTTPRequest:
-    """One request, ready to send. Its ``repr`` hides the headers (they carry the key)."""
+    """One request, ready to send. Its ``repr`` hides the headers (they carry the key).
+
+    ``secrets`` are the values in the headers that no answer, log or error may repeat
+    (the management key): the transport scrubs them from what a server sends back.
+    """
 
     method: str
     url: str
     headers: Mapping[str, str]
     body: bytes | None = None
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"HTTPRequest({self.method} {self.url})"
@@ -123,25 +121,67 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
 
 
 def build_headers(
-    api_key: str,
+    api_key: str | None,
     *,
     app_url: str | None = None,
     app_title: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers every request carries: auth, user agent, optional attribution."""
-    headers = {
-        "Authorization": f"Bearer {api_key}",
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json",
-    }
+    """The headers every request carries: auth, user agent, optional attribution.
+
+    ``api_key=None``: no ``Authorization`` here (a rotating key is added per attempt).
+    """
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if api_key is not None:
+        headers = {"Authorization": f"Bearer {api_key}", **headers}
     if app_url:
         headers["HTTP-Referer"] = app_url
     if app_title:
         headers["X-OpenRouter-Title"] = app_title
     if extra:
-        headers.update(extra)
+        return merge_headers(headers, extra)
     return headers
+
+
+def merge_headers(headers: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
+    """*headers* and *more*, a name in *more* replacing the same name in any case (a
+    dict is case-sensitive: ``authorization`` would otherwise go out beside
+    ``Authorization``)."""
+    names = {name.lower() for name in more}
+    return {**{k: v for k, v in headers.items() if k.lower() not in names}, **more}
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's header name
+
+
+def check_headers(headers: object, argument: str) -> dict[str, str]:
+    """*headers* as a dict, once every name is a header name and every value a string
+    without a line break; else :class:`~asyncbyok.errors.ValidationError` naming each bad
+    entry (``extra_headers['X-Trace']``), values never repeated (one may be a token).
+    """
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ValidationError(
+            [
+                FieldError(
+                    argument, f"must be a mapping of names to values, not {type(headers).__name__}"
+                )
+            ],
+            subject="request",
+        )
+    errors = []
+    for name, value in headers.items():
+        where = f"{argument}[{name!r}]"
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            errors.append(FieldError(where, "is not a header name"))
+        elif not isinstance(value, str):
+            errors.append(FieldError(where, f"must be a string, not {type(value).__name__}"))
+        elif any(c in value for c in "\r\n\0"):
+            errors.append(FieldError(where, "must not hold a line break or a NUL"))
+    if errors:
+        raise ValidationError(errors, subject="request")
+    return dict(headers)
 
 
 def _uuid_error(argument: str, value: object) -> FieldError | None:
@@ -210,6 +250,7 @@ def build_request(
     *,
     query: Mapping[str, str] | None = None,
     json_body: Any = None,
+    secrets: tuple[str, ...] = (),
 ) -> HTTPRequest:
     """Assemble a request: URL from base, path and query; body as compact JSON."""
     url = base_url + path
@@ -219,49 +260,4 @@ def build_request(
     if json_body is not None:
         body = codec.dumps(json_body)
         headers = {**headers, "Content-Type": "application/json"}
-    return HTTPRequest(method, url, headers, body)
-
-
-def _unwrap(decoded: Any) -> Any:
-    if not isinstance(decoded, Mapping) or "data" not in decoded:
-        raise ValueError('expected an object with a "data" member')
-    return decoded["data"]
-
-
-def decode_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    cls: type[T],
-    *,
-    envelope: bool,
-    method: str | None = None,
-    url: str | None = None,
-) -> T:
-    """The model in a success response, or raise the error the response stands for.
-
-    *cls* is what the body holds: :class:`~asyncbyok.models.BYOKKey`,
-    :class:`~asyncbyok.models.BYOKKeyList` or :class:`~asyncbyok.models.DeleteResult`.
-    *envelope* says whether it comes wrapped in ``{"data": ...}``: create, get and update
-    answer so; the list page and the delete result are bare.
-
-    A body that does not fit raises :class:`~asyncbyok.errors.APIResponseValidationError`
-    naming the fields. Decoding is tolerant where the API is loose (see
-    :mod:`asyncbyok.codec`): a ``created_at`` that is no timestamp, or a list item that is
-    no credential, costs neither the call nor the page.
-    """
-    if not 200 <= status < 300:
-        raise error_from_response(status, headers, body, method=method, url=url)
-    try:
-        decoded = json.loads(body)
-        return codec.structure(_unwrap(decoded) if envelope else decoded, cls)
-    except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError) as exc:
-        detail = codec.describe_error(exc)
-        raise APIResponseValidationError(
-            f"unexpected {status} response body for {cls.__name__}: {detail}",
-            status=status,
-            body=body[:1000].decode("utf-8", "replace"),
-            request_id=find_request_id(headers),
-            method=method,
-            url=url,
-        ) from exc
+    return HTTPRequest(method, url, headers, body, secrets)

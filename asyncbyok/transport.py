@@ -201,11 +201,10 @@ class Transport:
                 ) as response:
                     limit = self.limits.max_response_size
                     body = await read_body(response, limit, method=request.method, url=request.url)
-                    headers, body = redact_response(
-                        response.headers,  # case-insensitive, and valid after release
-                        body,
-                        request_secrets(request.headers),
-                    )
+                    headers: Mapping[str, str] = response.headers  # case-insensitive
+                    # A server echoing the key must not get it into an error or a log.
+                    secrets = request.secrets or request_secrets(request.headers)
+                    headers, body = redact_response(headers, body, secrets)
                     return RawResponse(response.status, headers, body, time.monotonic() - started)
         except self._failures as exc:
             failure = _failure(exc, request, closed=self._loops.closed)

@@ -7,6 +7,12 @@ safe-create bookkeeping, decoding. What it leaves out is aiohttp. Run it next to
 checkout (``PYTHONPATH=<other> python -m benchmarks.layers``) and interleave the runs: the
 machine's noise is larger than the differences. Prints µs per create for each round, then
 the median and the best.
+
+``--variants plain,hooks,otel`` times other clients in the same rounds, interleaved:
+``hooks`` with a no-op hook on each of the three events, ``otel`` instrumented by
+:func:`asyncbyok.otel.instrument` with the OpenTelemetry SDK's providers (spans to an
+in-memory exporter, metrics to an in-memory reader), so what each costs per create is the
+difference from ``plain`` measured side by side.
 """
 
 from __future__ import annotations
@@ -77,9 +83,38 @@ class _StubTransport:
         return None
 
 
-async def _round(creates: int) -> float:
-    client = asyncbyok.Client(api_key="k", base_url="http://127.0.0.1:1/api/v1")
+def _noop(event: object) -> None:
+    return None
+
+
+def _client(variant: str) -> asyncbyok.Client:
+    hooks = None
+    if variant == "hooks":
+        hooks = {"request": [_noop], "response": [_noop], "error": [_noop]}
+    client = asyncbyok.Client(api_key="k", base_url="http://127.0.0.1:1/api/v1", event_hooks=hooks)
     client._shared.transport = _StubTransport()  # type: ignore[assignment]
+    if variant == "otel":
+        _instrument(client)
+    return client
+
+
+def _instrument(client: asyncbyok.Client) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from asyncbyok.otel import instrument
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    instrument(client, tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+
+async def _round(creates: int, variant: str = "plain") -> float:
+    client = _client(variant)
     byok = client.byok
     for _ in range(creates // 10):  # warm up
         await byok.create(provider="openai", key="sk-proj-abcdefgh12345678", name="x")
@@ -89,15 +124,31 @@ async def _round(creates: int) -> float:
     return (time.perf_counter() - started) / creates * 1e6
 
 
+VARIANTS = ("plain", "hooks", "otel")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.layers", description=__doc__)
     parser.add_argument("--creates", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="plain", help=f"comma-separated: {VARIANTS}")
     args = parser.parse_args(argv)
-    samples = [asyncio.run(_round(args.creates)) for _ in range(args.rounds)]
-    for sample in samples:
-        print(f"{sample:.1f} us per create")
-    print(f"median {statistics.median(samples):.1f} us, best {min(samples):.1f} us")
+    variants = args.variants.split(",")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {VARIANTS}")
+    samples: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(args.rounds):  # interleaved, the order reversed every other round
+        for variant in variants if r % 2 == 0 else variants[::-1]:
+            samples[variant].append(asyncio.run(_round(args.creates, variant)))
+    for variant in variants:
+        for sample in samples[variant]:
+            print(f"{variant}: {sample:.1f} us per create")
+    base = statistics.median(samples[variants[0]])
+    for variant in variants:
+        median = statistics.median(samples[variant])
+        extra = f", {median - base:+.1f} us vs {variants[0]}" if variant != variants[0] else ""
+        print(f"{variant}: median {median:.1f} us, best {min(samples[variant]):.1f} us{extra}")
     return 0
 
 

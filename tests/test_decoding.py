@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from asyncbyok import UNSET, APIResponseValidationError, BYOKKey, BYOKKeyList, DeleteResult
 from asyncbyok.codec import parse_datetime, read_timestamp, structure, unstructure
 from asyncbyok.models import UndecodableItem, wire_fields
-from asyncbyok.sansio import decode_response
+from asyncbyok.response import decode_response
 
 from .openapi_spec import newest_spec, spec, validator
 from .schema_strategies import from_schema

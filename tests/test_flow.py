@@ -105,7 +105,7 @@ async def test_the_servers_count_paces_a_client_before_it_is_refused() -> None:
 _FAST_LIMITS = {("bucket", "seconds"), ("window", "seconds")}
 
 
-async def test_a_whole_second_retry_after_from_a_fast_bucket_does_not_stall_theclient_for() -> None:
+async def test_a_whole_second_retry_after_from_a_fast_bucket_does_not_stall_the_client() -> None:
     # A bucket refilling every 10 ms that says only "Retry-After: 1" (whole seconds).
     limit = RateLimit(rate=100, burst=1, retry_after="seconds")
     async with Emulator(rate_limit=limit) as emu, client_for(emu) as client:

@@ -18,7 +18,7 @@ from .conftest import FAST_RETRY, client_for
 LEAKED = "sk-proj-LEAKED-0123456789-AbCd"
 LOOKALIKE = "sk-proj-other-9876543210-AbCd"  # same first 3 and last 4: the same label
 OTHER = "sk-proj-other-9876543210-WxYz"
-TINY = "ab"  # its label shows nothing: "..."
+TINY = "QZ"  # its label shows nothing: "..." (and it is in no answer the scrub could mangle)
 WS = [f"0b7f3a52-1c1e-4d55-9a57-6b0f5e1a000{i}" for i in (1, 2, 3)]
 
 

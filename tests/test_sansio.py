@@ -1,18 +1,11 @@
-"""Request building and response decoding, without a socket (recorded payloads)."""
+"""Request building, without a socket."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from asyncbyok import (
-    APIResponseValidationError,
-    BYOKKey,
-    BYOKKeyList,
-    DeleteResult,
     InsecureURLError,
-    NotFoundError,
     UpdateBYOKKeyRequest,
     ValidationError,
 )
@@ -22,12 +15,11 @@ from asyncbyok.sansio import (
     build_headers,
     build_request,
     check_base_url,
-    decode_response,
+    check_headers,
     key_path,
     list_query,
+    merge_headers,
 )
-
-from .test_codec import NEWEST, OLDEST
 
 KEY_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -114,44 +106,26 @@ def test_plain_http_beyond_loopback_is_refused() -> None:
         check_base_url("ftp://x")  # not a matter of plain http: of the scheme
 
 
-def test_decode_envelopes() -> None:
-    key = decode_response(200, {}, json.dumps({"data": NEWEST}).encode(), BYOKKey, envelope=True)
-    assert key.id == NEWEST["id"]
-    wrapped = json.dumps({"data": NEWEST}).encode()
-    assert decode_response(200, {}, wrapped, BYOKKey, envelope=True) == key
-    assert decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey, envelope=False) == key
-    with pytest.raises(APIResponseValidationError, match="data"):
-        decode_response(200, {}, b'{"deleted": true}', DeleteResult, envelope=True)
-    page = decode_response(
-        200,
-        {},
-        json.dumps({"data": [OLDEST], "total_count": 1}).encode(),
-        BYOKKeyList,
-        envelope=False,
-    )
-    assert page.total_count == 1
-    assert decode_response(200, {}, b'{"deleted": true}', DeleteResult, envelope=False).deleted
+@pytest.mark.parametrize(
+    ("headers", "where", "problem"),
+    [
+        ({"X Bad": "v"}, "extra_headers['X Bad']", "is not a header name"),
+        ({"X-Ok": "a\r\nInjected: 1"}, "extra_headers['X-Ok']", "line break"),
+        ({"X-Ok": 5}, "extra_headers['X-Ok']", "must be a string, not int"),
+        ({"": "v"}, "extra_headers['']", "is not a header name"),
+    ],
+)
+def test_bad_headers_are_refused_naming_the_entry_not_the_value(
+    headers: dict[str, object], where: str, problem: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_headers(headers, "extra_headers")
+    assert caught.value.errors[0].path == where
+    assert problem in caught.value.errors[0].message
+    assert "Injected" not in str(caught.value)
 
 
-def test_decode_errors_and_bad_bodies() -> None:
-    with pytest.raises(NotFoundError) as info:
-        decode_response(
-            404,
-            {"x-request-id": "r9"},
-            b'{"error":{"code":404,"message":"gone"}}',
-            BYOKKey,
-            envelope=True,
-        )
-    assert info.value.request_id == "r9"
-    with pytest.raises(APIResponseValidationError, match="data"):
-        decode_response(200, {}, json.dumps(NEWEST).encode(), BYOKKey, envelope=True)
-    with pytest.raises(APIResponseValidationError, match=r"\$\.disabled"):
-        decode_response(
-            200,
-            {},
-            json.dumps({"data": {**NEWEST, "disabled": "no"}}).encode(),
-            BYOKKey,
-            envelope=True,
-        )
-    with pytest.raises(APIResponseValidationError):
-        decode_response(200, {}, b"<html>", BYOKKeyList, envelope=False)
+def test_a_header_named_again_in_any_case_replaces_the_first() -> None:
+    headers = build_headers("mk", extra={"authorization": "Bearer other", "X-Team": "a"})
+    assert [k for k in headers if k.lower() == "authorization"] == ["authorization"]
+    assert merge_headers({"X-Team": "a"}, {"x-team": "b"}) == {"x-team": "b"}

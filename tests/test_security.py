@@ -59,6 +59,11 @@ async def test_canary_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
             retry=RetryPolicy(max_retries=2, wait_scale=0),
             timeout=Timeout(0.3),
             on_retry=seen.append,
+            event_hooks={
+                "request": [seen.append],
+                "response": [seen.append],
+                "error": [seen.append],
+            },
         ) as c:
             seen.append(c)
             key = await c.byok.create(provider="openai", key=RAW_KEY, name="canary")
@@ -95,7 +100,13 @@ async def test_canary_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     await attempt(_insecure())
 
     kinds = {type(o).__name__ for o in seen}
-    for expected in (*FROM_THE_EMULATOR, "RetryEvent"):
+    for expected in (
+        *FROM_THE_EMULATOR,
+        "RetryEvent",
+        "RequestEvent",
+        "ResponseEvent",
+        "ErrorEvent",
+    ):
         assert expected in kinds, expected
     haystack = [r.getMessage() for r in caplog.records] + [t for o in seen for t in _texts(o)]
     assert any("retrying" in h for h in haystack)  # DEBUG/INFO logging did capture our lines

@@ -79,6 +79,15 @@ def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
             loop.close()
 
 
+def _check_choices(api_version: str, timestamp_style: str) -> None:
+    if api_version not in API_VERSIONS:
+        raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
+    if timestamp_style not in TIMESTAMP_STYLES:
+        raise ValueError(
+            f"timestamp_style must be one of {TIMESTAMP_STYLES}, not {timestamp_style!r}"
+        )
+
+
 class Emulator:
     """A local BYOK API server for tests and development, on ``127.0.0.1``::
 
@@ -147,12 +156,7 @@ class Emulator:
         max_received: int = DEFAULT_MAX_RECEIVED,
         log_requests: bool = False,
     ) -> None:
-        if api_version not in API_VERSIONS:
-            raise ValueError(f"api_version must be one of {API_VERSIONS}, not {api_version!r}")
-        if timestamp_style not in TIMESTAMP_STYLES:
-            raise ValueError(
-                f"timestamp_style must be one of {TIMESTAMP_STYLES}, not {timestamp_style!r}"
-            )
+        _check_choices(api_version, timestamp_style)
         self.host = host
         self._requested_port = port
         self._shutdown_timeout = shutdown_timeout

@@ -223,12 +223,19 @@ class RawBYOKResource:
         url = self._client.base_url + "/byok"
         safe = SafeCreate(request, shared.claims, shared.listings, self._scope, "POST", url)
         response = await self._client.request(
-            "POST", "/byok", BYOKKey, json_body=request, envelope=True, reconcile=safe
+            "POST",
+            "/byok",
+            BYOKKey,
+            json_body=request,
+            envelope=True,
+            reconcile=safe,
+            redact=(request.key,),  # a server quoting it back must not get it into an error
         )
         if not response.recovered:
             shared.claims.add(response.parsed.id)
-        scope = scope_of(request.provider, request.workspace_id)
-        shared.listings.created(scope, _found(response))
+        if shared.listings.active:
+            scope = scope_of(request.provider, request.workspace_id)
+            shared.listings.created(scope, _found(response))
         return response
 
     async def get(self, key_id: str) -> APIResponse[BYOKKey]:
@@ -268,10 +275,13 @@ class RawBYOKResource:
         if request.is_empty():  # a PATCH that changes nothing is a mistake of the caller's
             problem = "gives no field to change: pass at least one (None clears a field)"
             raise ValidationError([FieldError("request", problem)], subject="update")
+        rotated = (request.key,) if isinstance(request.key, str) else ()
         response = await self._client.request(
-            "PATCH", path, BYOKKey, json_body=request, envelope=True
+            "PATCH", path, BYOKKey, json_body=request, envelope=True, redact=rotated
         )
-        self._client._shared.listings.updated(_found(response))
+        listings = self._client._shared.listings
+        if listings.active:
+            listings.updated(_found(response))
         return response
 
     async def delete(self, key_id: str) -> APIResponse[DeleteResult]:

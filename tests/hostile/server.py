@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -182,6 +183,15 @@ async def _echo_in_error(ex: _Exchange) -> None:
     """A 400 quoting the Authorization header in its message and in a header."""
     body = f'{{"error": {{"code": 400, "message": "bad: {ex.authorization}"}}}}'.encode()
     await _json_answer("400 Bad Request", body, f"X-Echo: {ex.authorization}")(ex)
+
+
+@mode("echo-body-in-error")
+async def _echo_body_in_error(ex: _Exchange) -> None:
+    """A 400 quoting the request's body (a create's raw provider key) in its message and
+    in a header, as a server reporting what it could not accept might."""
+    echoed = ex.request.body.decode("utf-8", "replace").replace('"', "'")
+    body = json.dumps({"error": {"code": 400, "message": f"cannot accept {echoed}"}}).encode()
+    await _json_answer("400 Bad Request", body, f"X-Echo: {echoed}")(ex)
 
 
 # -- compression bombs and big bodies -----------------------------------------------------

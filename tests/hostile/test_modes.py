@@ -50,6 +50,7 @@ EXPECTED: dict[str, type[AsyncBYOKError]] = {
     "echo-in-status-line": _BROKEN,
     "echo-in-header-line": _BROKEN,
     "echo-in-error": BadRequestError,
+    "echo-body-in-error": BadRequestError,
     "gzip-bomb": ResponseTooLargeError,
     "deflate-bomb": ResponseTooLargeError,
     "deflate-raw-bomb": ResponseTooLargeError,
@@ -129,6 +130,37 @@ async def test_an_echoed_key_is_redacted_in_the_error_body_and_headers() -> None
             await client.byok.list()
     assert caught.value.message == "bad: <redacted>"
     assert caught.value.headers["X-Echo"] == "<redacted>"
+
+
+async def test_an_echoed_rotating_key_is_redacted_too() -> None:
+    async with HostileServer(SIZES) as server:
+        client = Client(
+            api_key=lambda: CANARY,
+            base_url=server.base_url("echo-in-error"),
+            retry=RetryPolicy(max_retries=0),
+        )
+        async with client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.byok.list()
+    assert caught.value.message == "bad: <redacted>"
+    assert not exception_leaks(caught.value, [CANARY])
+
+
+async def test_an_echoed_provider_key_is_redacted_like_the_management_key() -> None:
+    raw = "sk-proj-ECHOED-provider-key-0123456789"
+    key_id = "11111111-2222-3333-4444-555555555555"
+    async with HostileServer(SIZES) as server:
+        async with client_for(server, "echo-body-in-error") as client:
+            with pytest.raises(BadRequestError) as created:
+                await client.byok.create(provider="openai", key=raw, name="echo")
+        async with client_for(server, "echo-body-in-error") as client:  # a new connection
+            with pytest.raises(BadRequestError) as updated:
+                await client.byok.update(key_id, key=raw)
+    for caught in (created, updated):
+        assert "cannot accept" in caught.value.message  # the message, the key cut out
+        assert "<redacted>" in caught.value.message
+        assert "<redacted>" in caught.value.headers["X-Echo"]
+        assert not exception_leaks(caught.value, [raw, CANARY], frame_locals=False)
 
 
 @pytest.mark.parametrize(
