@@ -30,9 +30,11 @@ def _documented_path() -> list[tuple[str, str]]:
 
 
 def _module(frame: FrameType | None) -> str | None:
-    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    name = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+    if name.startswith("asyncbyok.resources._"):  # the resource's own private modules
+        return "asyncbyok.resources.byok"
     if name.startswith("asyncbyok.") and not name.startswith("asyncbyok.emulator"):
-        return str(name)
+        return name
     return None  # outside the client: the event loop, aiohttp, the emulator serving
 
 

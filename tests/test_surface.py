@@ -9,6 +9,7 @@ import pytest
 
 from asyncbyok import Client, CreateBYOKKeyRequest, UpdateBYOKKeyRequest
 from asyncbyok.models import request_fields
+from asyncbyok.resources._signatures import CALL_OPTIONS
 from asyncbyok.resources.byok import BYOKResource, RawBYOKResource
 
 PUBLIC = sorted(
@@ -48,10 +49,19 @@ def test_keyword_arguments_are_the_models_fields(method: str, model: type) -> No
         if p.kind is p.KEYWORD_ONLY
     }
     fields = {f.name: f for f in request_fields(model)}
-    assert keywords.keys() == fields.keys()
+    assert keywords.keys() == fields.keys() | CALL_OPTIONS
     for name, field in fields.items():  # nullable fields accept None, and only those
         annotation = str(keywords[name].annotation)
         assert ("None" in annotation) == field.nullable, (name, annotation)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_method_takes_the_call_options(name: str) -> None:
+    for resource in (BYOKResource, RawBYOKResource):
+        parameters = inspect.signature(getattr(resource, name)).parameters
+        assert parameters.keys() >= CALL_OPTIONS, (resource.__name__, name)
+        for option in CALL_OPTIONS:
+            assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 async def test_unknown_keywords_are_refused_by_name(client: Client) -> None:
