@@ -15,7 +15,7 @@ make a client. Not later, at the first request: importing aiohttp takes about 0.
 which would stall a running event loop, while a client is most often made at startup.
 
 Event loops: the session and the connection slots of each loop, the calls in flight and
-closing are :mod:`asyncbyok._loops`'s; a request is sent within a call
+closing are ``asyncbyok._loops``'s; a request is sent within a call
 (:meth:`Transport.call`), which is bound to its loop once.
 """
 
@@ -120,7 +120,7 @@ class Transport:
 
     The session is created lazily, inside the running event loop, on the first request:
     building a client does no I/O. How it is made (proxy, TLS, a caller's factory) is
-    *options*' (:mod:`asyncbyok._session`). A session passed in is used as it is and never
+    *options*' (``asyncbyok._session``). A session passed in is used as it is and never
     closed here; it belongs to its event loop, so a transport given one cannot follow its
     user to another loop.
 
@@ -156,7 +156,7 @@ class Transport:
 
     def call(self) -> Call:
         """The context of one API call: bound to the running loop once, and cut short by
-        :meth:`aclose` (see :mod:`asyncbyok._loops`)."""
+        :meth:`aclose` (see ``asyncbyok._loops``)."""
         return self._loops.call()
 
     def add_loop_listener(self, callback: Callable[[int], object]) -> None:
