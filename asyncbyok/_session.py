@@ -106,6 +106,8 @@ class Proxy:
 
 def _proxy_secrets(user: str, password: str) -> tuple[str, ...]:
     """What a proxy's *user* and *password* (as written in its URL) may show as."""
+    if not user and not password:
+        return ()
     found: set[str] = set()
     plain_user, plain_password = urllib.parse.unquote(user), urllib.parse.unquote(password)
     for login, secret in ((user, password), (plain_user, plain_password)):
@@ -135,7 +137,8 @@ def parse_proxy(value: object, *, field: str = "proxy", source: str = "proxy") -
         raise _error(field, f"must be a URL string, not {type(value).__name__}")
     try:
         parts = urllib.parse.urlsplit(value)
-        host, port = parts.hostname, parts.port
+        host = parts.hostname
+        parts.port  # noqa: B018 - read for its check: a number from 0 to 65535
     except ValueError:
         raise _error(field, f"{source} is not a valid URL") from None
     user, _, password = parts.netloc.rpartition("@")[0].partition(":")
@@ -148,9 +151,7 @@ def parse_proxy(value: object, *, field: str = "proxy", source: str = "proxy") -
         raise _error(field, f"{source} must name a host, as in http://proxy.example:3128")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise _error(field, f"{source} must be http://host:port, with no path or query")
-    secrets = _proxy_secrets(user, password)
-    del port  # read for its check only
-    return Proxy(url=value, shown=shown, host=host, secrets=secrets)
+    return Proxy(url=value, shown=shown, host=host, secrets=_proxy_secrets(user, password))
 
 
 def proxy_from_environment(base_url: str) -> Proxy | None:
