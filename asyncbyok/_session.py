@@ -125,7 +125,7 @@ def _proxy_secrets(user: str, password: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=len, reverse=True))
 
 
-def parse_proxy(value: object, *, field: str = "proxy", source: str = "proxy") -> Proxy:
+def parse_proxy(value: object, *, field: str = "proxy", source: str | None = None) -> Proxy:
     """The :class:`Proxy` an ``http://[user:password@]host[:port]`` URL names.
 
     Refused with a :class:`~asyncbyok.errors.ValidationError` naming *field*, which never
@@ -133,24 +133,27 @@ def parse_proxy(value: object, *, field: str = "proxy", source: str = "proxy") -
     variable). Only ``http://`` proxies: requests to an ``https://`` API go through them
     in a ``CONNECT`` tunnel, so TLS still runs from the client to the server.
     """
+    what = f"{source} " if source else ""
     if not isinstance(value, str):
-        raise _error(field, f"must be a URL string, not {type(value).__name__}")
+        raise _error(field, f"{what}must be a URL string, not {type(value).__name__}")
     try:
         parts = urllib.parse.urlsplit(value)
         host = parts.hostname
         parts.port  # noqa: B018 - read for its check: a number from 0 to 65535
     except ValueError:
-        raise _error(field, f"{source} is not a valid URL") from None
-    user, _, password = parts.netloc.rpartition("@")[0].partition(":")
-    shown_netloc = parts.netloc.rpartition("@")[2]
-    shown = f"{parts.scheme}://{REDACTED}@{shown_netloc}" if "@" in parts.netloc else value
+        raise _error(field, f"{what}is not a valid URL") from None
     if parts.scheme != "http":
-        scheme = f", not {parts.scheme}://" if parts.scheme.isalnum() else ""
-        raise _error(field, f"{source} must be an http:// proxy URL{scheme}")
+        # Named only when it is one: "user:password@host" parses as the scheme "user".
+        named = value.startswith(f"{parts.scheme}://") and parts.scheme.isalnum()
+        got = f", not {parts.scheme}://" if named else ""
+        raise _error(field, f"{what}must be an http:// proxy URL{got}")
     if not host:
-        raise _error(field, f"{source} must name a host, as in http://proxy.example:3128")
+        raise _error(field, f"{what}must name a host, as in http://proxy.example:3128")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise _error(field, f"{source} must be http://host:port, with no path or query")
+        raise _error(field, f"{what}must be http://host:port, with no path or query")
+    userinfo, at, address = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    shown = f"http://{REDACTED}@{address}" if at else value
     return Proxy(url=value, shown=shown, host=host, secrets=_proxy_secrets(user, password))
 
 

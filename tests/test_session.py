@@ -84,6 +84,7 @@ def test_proxy_and_trust_env_together_are_refused() -> None:
         ("http://u:" + PASSWORD + "@127.0.0.1:99999", "not a valid URL"),
         ("http://u:" + PASSWORD + "@127.0.0.1:3128/path", "no path"),
         (3128, "must be a URL string, not int"),
+        (f"u:{PASSWORD}@127.0.0.1:3128", "must be an http:// proxy URL"),  # no scheme
     ],
 )
 def test_a_bad_proxy_is_refused_without_quoting_its_password(proxy: object, says: str) -> None:
