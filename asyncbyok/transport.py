@@ -62,7 +62,7 @@ def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionEr
     ``request_sent`` is False only where the request certainly never reached the server
     (the connection could not be made), which tells a create it may safely resend. The
     message names aiohttp's exception and quotes its message, with the request's secrets
-    (:func:`_secrets_of`) redacted (a malformed answer may echo them).
+    (its key's, its proxy's credentials) redacted (a malformed answer may echo them).
     """
     import aiohttp
 
