@@ -25,7 +25,7 @@ from ._auth import APIKey, KeySource, check_api_key
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ._scrub import request_secrets
 from ._sentinel import UNSET, Unset
-from ._session import session_options
+from ._session import SessionOptions, session_options
 from .attempt import Sender
 from .config import Limits, Timeout
 from .ensure import Pending
@@ -85,6 +85,13 @@ class _Shared:
         await self.transport.aclose()
         if self.flow.shared is not None:  # after the calls that might still ask it
             await self.flow.shared.aclose()
+
+
+def _secrets(headers: Mapping[str, str], options: SessionOptions) -> tuple[str, ...]:
+    """What no answer or error may show: the key, and the proxy's credentials (aiohttp
+    sends them in headers of its own); longest first, so each is replaced whole."""
+    found = request_secrets(headers) + options.secrets
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 class Client:
@@ -187,15 +194,8 @@ class Client:
         # Only the client that made the shared state (and the session) closes it.
         self._owner = _shared is None
         if _shared is None:
-            options = session_options(
-                base_url=self.base_url,
-                allow_insecure_http=allow_insecure_http,
-                session=session,
-                session_factory=session_factory,
-                proxy=proxy,
-                trust_env=trust_env,
-                ssl=ssl,
-                allow_insecure_tls=allow_insecure_tls,
+            options = self._session_options(
+                session, session_factory, proxy, trust_env, ssl, allow_insecure_tls
             )
             if shared_limit is not None:  # a rotating key names no account: the URL does
                 key = self._api_key if isinstance(self._api_key, str) else None
@@ -203,11 +203,29 @@ class Client:
             transport = Transport(limits=limits, session=session, options=options)
             _shared = _Shared(transport, Flow(shared=shared_limit))
         self._shared = _shared
-        # Scrubbed from every answer and error: the key, and the proxy's credentials
-        # (aiohttp sends them in headers of its own). Longest first, each replaced whole.
-        found = request_secrets(self._headers) + _shared.transport.options.secrets
-        self._secrets = tuple(sorted(found, key=len, reverse=True))
+        self._secrets = _secrets(self._headers, _shared.transport.options)
         self.byok = BYOKResource(self)
+
+    def _session_options(
+        self,
+        session: aiohttp.ClientSession | None,
+        session_factory: SessionFactory | None,
+        proxy: str | None,
+        trust_env: bool,
+        ssl: SSLContext | bool | None,
+        allow_insecure_tls: bool,
+    ) -> SessionOptions:
+        """How this client's sessions are made: its session arguments, checked together."""
+        return session_options(
+            base_url=self.base_url,
+            allow_insecure_http=self._allow_insecure_http,
+            session=session,
+            session_factory=session_factory,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            allow_insecure_tls=allow_insecure_tls,
+        )
 
     def __repr__(self) -> str:
         proxy = self._shared.transport.options.proxy
