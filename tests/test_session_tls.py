@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Iterator
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import pytest
@@ -26,6 +27,19 @@ from asyncbyok import APIConnectionError, Client, RetryPolicy, SyncClient
 from asyncbyok.emulator import Emulator
 
 ONCE = RetryPolicy(max_retries=0)  # a failure shows at once: retries are not the subject
+
+Test = TypeVar("Test", bound=Callable[..., Any])
+
+
+def tolerating_python310s_tls_leak(test: Test) -> Test:
+    """On Python 3.10, a TLS connection the server aborts after the handshake leaves its
+    transport unclosed, and the transport's finalizer warns (``ResourceWarning``, an
+    error here). aiohttp alone does it too; Python 3.11's rewritten TLS layer
+    (``asyncio.sslproto``) closes it. Only that warning is let through, and only there."""
+    if sys.version_info >= (3, 11):
+        return test
+    leak = "ignore:unclosed transport <asyncio.sslproto._SSLProtocolTransport:ResourceWarning"
+    return cast(Test, pytest.mark.filterwarnings(leak)(test))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +132,7 @@ async def test_mutual_tls_serves_a_client_with_a_certificate(
     assert await list_total(client_of(mtls_emu, ssl=context)) == 0
 
 
+@tolerating_python310s_tls_leak
 async def test_mutual_tls_refuses_a_client_without_a_certificate(
     mtls_emu: Emulator, ca: trustme.CA
 ) -> None:
