@@ -340,7 +340,7 @@ def make_session(options: SessionOptions, limits: Limits) -> MadeSession:
         problem = _refusal(session, ours)
         if problem is not None:
             made = MadeSession(error=_error("session_factory", problem), unused=[ours])
-            if isinstance(session, aiohttp.ClientSession):
+            if _in_this_loop(session):  # made for the client: closed with the refusal
                 made.unused.append(session)
             elif inspect.iscoroutine(session):
                 session.close()  # an async factory's: closed, so that it never warns
@@ -358,10 +358,20 @@ def make_session(options: SessionOptions, limits: Limits) -> MadeSession:
     return made
 
 
-def _refusal(session: object, ours: aiohttp.TCPConnector) -> str | None:
-    """Why the client can't use *session* from a factory, or ``None`` if it can."""
+def _in_this_loop(session: object) -> bool:
+    """Whether *session* is an open ``aiohttp.ClientSession`` of the running loop (aiohttp
+    keeps a session's loop in ``_loop``: its ``loop`` property warns)."""
     import asyncio
 
+    import aiohttp
+
+    if not isinstance(session, aiohttp.ClientSession) or session.closed:
+        return False
+    return getattr(session, "_loop", None) is asyncio.get_running_loop()
+
+
+def _refusal(session: object, ours: aiohttp.TCPConnector) -> str | None:
+    """Why the client can't use *session* from a factory, or ``None`` if it can."""
     import aiohttp
 
     if inspect.iscoroutine(session):
@@ -370,8 +380,7 @@ def _refusal(session: object, ours: aiohttp.TCPConnector) -> str | None:
         return f"must return an aiohttp.ClientSession, not {type(session).__name__}"
     if session.closed:
         return "returned a closed session"
-    # aiohttp keeps the loop a session was made in here (its `loop` property warns).
-    if getattr(session, "_loop", None) is not asyncio.get_running_loop():
+    if not _in_this_loop(session):  # of another loop: left alone, that loop's to close
         return "returned a session of another event loop: make it when called, in its loop"
     if session.raise_for_status is not False:
         return "returned a session with raise_for_status set: the client reads statuses itself"

@@ -332,7 +332,8 @@ def test_a_session_of_another_loop_is_refused(emu: Emulator) -> None:
                     await client.byok.list()
 
         asyncio.run(use())
-        assert stale.closed  # refused and closed: the factory handed it over
+        assert not stale.closed  # not the client's to close: it belongs to its own loop
+        other_loop.run_until_complete(stale.close())
     finally:
         other_loop.close()
 
