@@ -87,6 +87,13 @@ class _Shared:
             await self.flow.shared.aclose()
 
 
+def _policy(retry: RetryPolicy | Unset, max_retries: int | Unset) -> RetryPolicy:
+    """``Client(retry=..., max_retries=...)``: the policy, with its ``max_retries`` replaced
+    when that is given."""
+    policy = RetryPolicy() if retry is UNSET else retry
+    return policy if max_retries is UNSET else attrs.evolve(policy, max_retries=max_retries)
+
+
 def _secrets(headers: Mapping[str, str], options: SessionOptions) -> tuple[str, ...]:
     """What no answer or error may show: the key, and the proxy's credentials (aiohttp
     sends them in headers of its own); longest first, so each is replaced whole."""
@@ -185,10 +192,7 @@ class Client:
         self.event_hooks = EventHooks.coerce(event_hooks)
         """The client's :class:`~asyncbyok.hooks.EventHooks` (``None``: none)."""
         self.timeout = Timeout() if timeout is UNSET else Timeout.coerce(timeout)
-        policy = RetryPolicy() if retry is UNSET else retry
-        if max_retries is not UNSET:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        self.retry = policy
+        self.retry = _policy(retry, max_retries)
         self.on_retry = on_retry
         self._allow_insecure_http = allow_insecure_http
         # Only the client that made the shared state (and the session) closes it.
@@ -197,14 +201,25 @@ class Client:
             options = self._session_options(
                 session, session_factory, proxy, trust_env, ssl, allow_insecure_tls
             )
-            if shared_limit is not None:  # a rotating key names no account: the URL does
-                key = self._api_key if isinstance(self._api_key, str) else None
-                shared_limit.bind(self.base_url, key)
-            transport = Transport(limits=limits, session=session, options=options)
-            _shared = _Shared(transport, Flow(shared=shared_limit))
+            _shared = self._new_shared(options, limits, session, shared_limit)
         self._shared = _shared
         self._secrets = _secrets(self._headers, _shared.transport.options)
         self.byok = BYOKResource(self)
+
+    def _new_shared(
+        self,
+        options: SessionOptions,
+        limits: Limits | None,
+        session: aiohttp.ClientSession | None,
+        shared_limit: RedisLimit | None,
+    ) -> _Shared:
+        """What this client and its ``with_options`` copies share: the transport making
+        sessions as *options* say, and the flow control (with *shared_limit*)."""
+        if shared_limit is not None:  # a rotating key names no account: the URL does
+            key = self._api_key if isinstance(self._api_key, str) else None
+            shared_limit.bind(self.base_url, key)
+        transport = Transport(limits=limits, session=session, options=options)
+        return _Shared(transport, Flow(shared=shared_limit))
 
     def _session_options(
         self,
