@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,6 +181,13 @@ async def https_emu(ca: trustme.CA) -> AsyncIterator[Emulator]:
     ca.issue_cert("127.0.0.1").configure_cert(served)
     async with Emulator(seed=17, ssl_context=served) as emulator:
         yield emulator
+        # A tunnel's far end closes when tinyproxy passes the client's close on. An HTTPS
+        # server stopped with a connection still open waits for the peer's TLS goodbye,
+        # past the end of the test's loop, and leaves the socket to the garbage collector.
+        deadline = time.monotonic() + 10
+        while emulator.connections and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        assert emulator.connections == 0, "the tunnel through tinyproxy was not closed"
 
 
 def trusting(ca: trustme.CA) -> ssl.SSLContext:
@@ -216,42 +224,65 @@ async def test_a_tunnel_refused_for_wrong_credentials_leaks_nothing(
 # -- a proxy that repeats the credentials it was sent --------------------------------------
 
 
-async def _echo_proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answer any request quoting its Proxy-Authorization, decoded too: in a 400 error's
-    message and a header, or (for a path with ``status-line``) in a broken status line."""
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+def _echo_answer(head: str) -> str:
+    """The answer to a request whose head is *head*, quoting its Proxy-Authorization,
+    decoded too: in a 400 error's message and a header, or (for a path with
+    ``status-line``) in a broken status line."""
     line, *fields = head.split("\r\n")
     sent = dict(f.split(": ", 1) for f in fields if ": " in f).get("Proxy-Authorization", "")
     plain = base64.b64decode(sent.partition(" ")[2]).decode()
     echo = f"{sent} {plain}"
     if "status-line" in line:
-        answer = f"HTTP/1.1 4x0 {echo}\x01\r\n\r\n"
-    else:
-        body = f'{{"error": {{"code": 400, "message": "{echo}"}}}}'
-        answer = (
-            f"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Echo: {echo}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
-        )
-    writer.write(answer.encode())
-    await writer.drain()
-    writer.close()
+        return f"HTTP/1.1 4x0 {echo}\x01\r\n\r\n"
+    body = f'{{"error": {{"code": 400, "message": "{echo}"}}}}'
+    return (
+        f"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Echo: {echo}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
+    )
+
+
+class EchoProxy:
+    """A proxy on loopback that answers every request itself, repeating its credentials
+    (:func:`_echo_answer`). Leaving it waits for each exchange to end, its socket closed."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[asyncio.Task[None]] = []
+        self.port = 0
+
+    async def __aenter__(self) -> EchoProxy:
+        self._server = await asyncio.start_server(self._exchange, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.gather(*self.exchanges, return_exceptions=True)
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.exchanges.append(task)
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            writer.write(_echo_answer(head).encode())
+            await writer.drain()
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
 
 @pytest.mark.parametrize("where", ["error", "status-line"])
 async def test_credentials_a_proxy_repeats_are_redacted(
-    where: str, logs: pytest.LogCaptureFixture, tmp_path: Path
+    where: str, logs: pytest.LogCaptureFixture
 ) -> None:
-    server = await asyncio.start_server(_echo_proxy, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    url = f"http://{USER}:{PASSWORD}@127.0.0.1:{port}"
     base = f"http://127.0.0.1:9/{where}/api/v1"  # never reached: the proxy answers
-    try:
+    async with EchoProxy() as echo:
+        url = f"http://{USER}:{PASSWORD}@127.0.0.1:{echo.port}"
         async with Client(api_key="k", base_url=base, proxy=url, retry=ONCE) as client:
             with pytest.raises((BadRequestError, APIConnectionError)) as caught:
                 await client.byok.list()
-    finally:
-        server.close()
-        await server.wait_closed()
     error = caught.value
     if isinstance(error, BadRequestError):
         assert error.message == "Basic <redacted> <redacted>"

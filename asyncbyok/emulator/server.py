@@ -292,6 +292,12 @@ class Emulator:
         return self._port
 
     @property
+    def connections(self) -> int:
+        """How many client connections the server holds open now (0 when not running)."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
+
+    @property
     def url(self) -> str:
         """``http://host:port`` (``https://`` with an ``ssl_context``), without the API
         prefix."""
