@@ -25,6 +25,7 @@ from ._auth import APIKey, KeySource, check_api_key
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ._scrub import request_secrets
 from ._sentinel import UNSET, Unset
+from ._session import SessionOptions, session_options
 from .attempt import Sender
 from .config import Limits, Timeout
 from .ensure import Pending
@@ -40,8 +41,11 @@ from .safe_create import Claims
 from .transport import Transport
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     import aiohttp
 
+    from ._session import SessionFactory
     from .coordination import RedisLimit
 
 __all__ = ["APIResponse", "Client"]
@@ -83,6 +87,20 @@ class _Shared:
             await self.flow.shared.aclose()
 
 
+def _policy(retry: RetryPolicy | Unset, max_retries: int | Unset) -> RetryPolicy:
+    """``Client(retry=..., max_retries=...)``: the policy, with its ``max_retries`` replaced
+    when that is given."""
+    policy = RetryPolicy() if retry is UNSET else retry
+    return policy if max_retries is UNSET else attrs.evolve(policy, max_retries=max_retries)
+
+
+def _secrets(headers: Mapping[str, str], options: SessionOptions) -> tuple[str, ...]:
+    """What no answer or error may show: the key, and the proxy's credentials (aiohttp
+    sends them in headers of its own); longest first, so each is replaced whole."""
+    found = request_secrets(headers) + options.secrets
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 class Client:
     """An async client for the BYOK API. Use it as an async context manager::
 
@@ -102,7 +120,17 @@ class Client:
     - ``max_retries``: shorthand for ``retry=RetryPolicy(max_retries=...)``.
     - ``retry``: a :class:`~asyncbyok.retry.RetryPolicy`.
     - ``limits``: :class:`~asyncbyok.config.Limits` (connections at once).
-    - ``session``: your own ``aiohttp.ClientSession``, used as is and not closed by us.
+    - ``session``: your own ``aiohttp.ClientSession``, used as is and not closed by us
+      (it belongs to its event loop: the client cannot follow you to another one).
+    - ``session_factory``: called as ``session_factory(**settings)`` once per event loop,
+      it returns the ``aiohttp.ClientSession`` to use there, made with the settings the
+      client needs and anything you add (``trace_configs``). See "Embedding asyncbyok".
+    - ``proxy``: an ``http://[user:password@]host:port`` forward proxy.
+    - ``trust_env``: take the proxy from ``HTTP_PROXY``/``HTTPS_PROXY``, unless
+      ``NO_PROXY`` names the API's host; read once, when the client is made.
+    - ``ssl``: an ``ssl.SSLContext`` (a private CA, a client certificate for mutual TLS),
+      or ``False`` (no verification) together with ``allow_insecure_tls=True``, which
+      also logs a warning each time a session is made.
     - ``app_url`` / ``app_title``: sent as ``HTTP-Referer`` / ``X-OpenRouter-Title``.
     - ``on_retry``: called with a :class:`~asyncbyok.retry.RetryEvent` before each retry.
     - ``event_hooks``: ``{"request": [...], "response": [...], "error": [...]}``, functions
@@ -128,6 +156,11 @@ class Client:
         retry: RetryPolicy | Unset = UNSET,
         limits: Limits | None = None,
         session: aiohttp.ClientSession | None = None,
+        session_factory: SessionFactory | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        ssl: SSLContext | bool | None = None,
+        allow_insecure_tls: bool = False,
         app_url: str | None = None,
         app_title: str | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -156,28 +189,63 @@ class Client:
             app_title=app_title,
             extra=default_headers,
         )
-        self._secrets = request_secrets(self._headers)  # scrubbed from every answer
         self.event_hooks = EventHooks.coerce(event_hooks)
         """The client's :class:`~asyncbyok.hooks.EventHooks` (``None``: none)."""
         self.timeout = Timeout() if timeout is UNSET else Timeout.coerce(timeout)
-        policy = RetryPolicy() if retry is UNSET else retry
-        if max_retries is not UNSET:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        self.retry = policy
+        self.retry = _policy(retry, max_retries)
         self.on_retry = on_retry
         self._allow_insecure_http = allow_insecure_http
         # Only the client that made the shared state (and the session) closes it.
         self._owner = _shared is None
         if _shared is None:
-            if shared_limit is not None:  # a rotating key names no account: the URL does
-                key = self._api_key if isinstance(self._api_key, str) else None
-                shared_limit.bind(self.base_url, key)
-            _shared = _Shared(Transport(limits=limits, session=session), Flow(shared=shared_limit))
+            options = self._session_options(
+                session, session_factory, proxy, trust_env, ssl, allow_insecure_tls
+            )
+            _shared = self._new_shared(options, limits, session, shared_limit)
         self._shared = _shared
+        self._secrets = _secrets(self._headers, _shared.transport.options)
         self.byok = BYOKResource(self)
 
+    def _new_shared(
+        self,
+        options: SessionOptions,
+        limits: Limits | None,
+        session: aiohttp.ClientSession | None,
+        shared_limit: RedisLimit | None,
+    ) -> _Shared:
+        """What this client and its ``with_options`` copies share: the transport making
+        sessions as *options* say, and the flow control (with *shared_limit*)."""
+        if shared_limit is not None:  # a rotating key names no account: the URL does
+            key = self._api_key if isinstance(self._api_key, str) else None
+            shared_limit.bind(self.base_url, key)
+        transport = Transport(limits=limits, session=session, options=options)
+        return _Shared(transport, Flow(shared=shared_limit))
+
+    def _session_options(
+        self,
+        session: aiohttp.ClientSession | None,
+        session_factory: SessionFactory | None,
+        proxy: str | None,
+        trust_env: bool,
+        ssl: SSLContext | bool | None,
+        allow_insecure_tls: bool,
+    ) -> SessionOptions:
+        """How this client's sessions are made: its session arguments, checked together."""
+        return session_options(
+            base_url=self.base_url,
+            allow_insecure_http=self._allow_insecure_http,
+            session=session,
+            session_factory=session_factory,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            allow_insecure_tls=allow_insecure_tls,
+        )
+
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r}, api_key='<redacted>')"
+        proxy = self._shared.transport.options.proxy
+        shown = f", proxy={proxy.shown!r}" if proxy is not None else ""
+        return f"Client(base_url={self.base_url!r}, api_key='<redacted>'{shown})"
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ make a client. Not later, at the first request: importing aiohttp takes about 0.
 which would stall a running event loop, while a client is most often made at startup.
 
 Event loops: the session and the connection slots of each loop, the calls in flight and
-closing are :mod:`asyncbyok._loops`'s; a request is sent within a call
+closing are ``asyncbyok._loops``'s; a request is sent within a call
 (:meth:`Transport.call`), which is bound to its loop once.
 """
 
@@ -31,6 +31,7 @@ import attrs
 from ._body import read_body
 from ._loops import Call, LoopBinding, LoopState, closed_in_flight
 from ._scrub import redact, redact_response, request_secrets, scrub_chain
+from ._session import SessionOptions, make_session
 from .config import Limits, Timeout
 from .errors import APIConnectionError, APITimeoutError, AsyncBYOKError
 from .sansio import HTTPRequest
@@ -61,7 +62,7 @@ def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionEr
     ``request_sent`` is False only where the request certainly never reached the server
     (the connection could not be made), which tells a create it may safely resend. The
     message names aiohttp's exception and quotes its message, with the request's secrets
-    redacted (a malformed answer may echo them).
+    (its key's, its proxy's credentials) redacted (a malformed answer may echo them).
     """
     import aiohttp
 
@@ -70,16 +71,31 @@ def translate_error(exc: BaseException, request: HTTPRequest) -> APIConnectionEr
         return APITimeoutError("Timed out connecting.", method=method, url=url, request_sent=False)
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         return APITimeoutError("Request timed out.", method=method, url=url)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        message = (
+            f"TLS certificate verification failed: {exc.certificate_error}. If the "
+            "server's certificate comes from a private CA, pass "
+            "ssl=ssl.create_default_context(cafile=...) (see the embedding guide)"
+        )
+        return APIConnectionError(message, method=method, url=url, request_sent=False)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        message = f"Cannot connect to the proxy: {exc.os_error}"
+        return APIConnectionError(message, method=method, url=url, request_sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
         message = f"Cannot connect: {exc.os_error}"
         return APIConnectionError(message, method=method, url=url, request_sent=False)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         message = "Server disconnected without a response."
         return APIConnectionError(message, method=method, url=url)
-    message = redact(
-        f"Connection error: {type(exc).__name__}: {exc}", request_secrets(request.headers)
-    )
+    message = redact(f"Connection error: {type(exc).__name__}: {exc}", _secrets_of(request))
     return APIConnectionError(message, method=method, url=url)
+
+
+def _secrets_of(request: HTTPRequest) -> tuple[str, ...]:
+    """What no error may show: the secrets the client gave with *request* (its key's,
+    and its proxy's credentials, which aiohttp sends in headers of its own), else those
+    in the request's headers."""
+    return request.secrets or request_secrets(request.headers)
 
 
 def _failure(exc: BaseException, request: HTTPRequest, *, closed: bool) -> AsyncBYOKError:
@@ -88,7 +104,7 @@ def _failure(exc: BaseException, request: HTTPRequest, *, closed: bool) -> Async
     Raise it outside the ``except`` block that caught *exc*, so that ``__context__`` is
     not set behind ``__cause__``'s back (to *exc* itself, should it have been replaced).
     """
-    cause = scrub_chain(exc, request_secrets(request.headers))
+    cause = scrub_chain(exc, _secrets_of(request))
     if closed:
         error: AsyncBYOKError = closed_in_flight()
     else:
@@ -103,9 +119,10 @@ class Transport:
     ``limits.max_connections`` at once.
 
     The session is created lazily, inside the running event loop, on the first request:
-    building a client does no I/O. A session passed in is used as it is and never closed
-    here; it belongs to its event loop, so a transport given one cannot follow its user
-    to another loop.
+    building a client does no I/O. How it is made (proxy, TLS, a caller's factory) is
+    *options*' (``asyncbyok._session``). A session passed in is used as it is and never
+    closed here; it belongs to its event loop, so a transport given one cannot follow its
+    user to another loop.
 
     Requests go out within a call: ``async with transport.call() as call: await
     transport.send(call, request, timeout)``. After :meth:`aclose`, calls raise
@@ -113,7 +130,11 @@ class Transport:
     """
 
     def __init__(
-        self, *, limits: Limits | None = None, session: aiohttp.ClientSession | None = None
+        self,
+        *,
+        limits: Limits | None = None,
+        session: aiohttp.ClientSession | None = None,
+        options: SessionOptions | None = None,
     ) -> None:
         import aiohttp  # loaded now, outside the loop's hot path (see above)
 
@@ -124,6 +145,7 @@ class Transport:
             OSError,
         )
         self.limits = limits or Limits()
+        self.options = options or SessionOptions()
         self._loops = LoopBinding(slots=self.limits.max_connections, given=session)
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
@@ -134,7 +156,7 @@ class Transport:
 
     def call(self) -> Call:
         """The context of one API call: bound to the running loop once, and cut short by
-        :meth:`aclose` (see :mod:`asyncbyok._loops`)."""
+        :meth:`aclose` (see ``asyncbyok._loops``)."""
         return self._loops.call()
 
     def add_loop_listener(self, callback: Callable[[int], object]) -> None:
@@ -149,21 +171,16 @@ class Transport:
 
     # -- sending ----------------------------------------------------------------------
 
-    def _open_session(self, state: LoopState) -> aiohttp.ClientSession:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.max_connections,
-            keepalive_timeout=self.limits.keepalive_timeout,
-        )
-        session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
-        # aiohttp silently resends GET/PUT/DELETE once when a kept-alive connection
-        # drops. Our retry policy decides about resends (and counts them): a DELETE
-        # resent behind our back turns "deleted" into a confusing 404.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
-        state.session = session
-        return session
+    async def _open_session(self, state: LoopState) -> aiohttp.ClientSession:
+        """The session of *state*'s loop (the running one), made on its first request."""
+        made = make_session(self.options, self.limits)  # runs through: no other task ran
+        if made.session is not None:
+            state.session = made.session  # before any await: a concurrent first call uses it
+        await made.discard()  # what was made and is not used (a refused session ...)
+        if made.error is not None:
+            raise made.error
+        assert made.session is not None
+        return made.session
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         cached = self._timeouts.get(timeout)
@@ -186,7 +203,7 @@ class Transport:
         held. A failure is an :class:`~asyncbyok.errors.APIConnectionError` (or
         :class:`~asyncbyok.errors.ClientClosedError` when the client closed under it)."""
         state = call.state
-        session = state.session or self._open_session(state)
+        session = state.session or await self._open_session(state)
         client_timeout = self._client_timeout(timeout)
         try:
             async with state.slots:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import random
 import secrets
+import ssl
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -129,6 +130,11 @@ class Emulator:
     ``log_requests``
         Log one line per request on the ``asyncbyok.emulator.requests`` logger, at INFO:
         method, path, status, milliseconds; never a header, a query string or a body.
+    ``ssl_context``
+        Serve HTTPS with this :class:`ssl.SSLContext` (a server context holding the
+        certificate; one that verifies client certificates makes it mutual TLS):
+        :attr:`url` and :attr:`base_url` then start with ``https://``. Plain HTTP when not
+        given. The client tests' certificates come from a CA they make (``trustme``).
     ``timestamp_style``
         How ``created_at`` is written (:data:`~asyncbyok.emulator.replies.TimestampStyle`):
         ``"z"`` (the default, ``2025-08-24T10:30:00.123456Z``), ``"utc-offset"``,
@@ -155,10 +161,12 @@ class Emulator:
         seed_keys: SeedKeys | None = None,
         max_received: int = DEFAULT_MAX_RECEIVED,
         log_requests: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         _check_choices(api_version, timestamp_style)
         self.host = host
         self._requested_port = port
+        self._ssl_context = ssl_context
         self._shutdown_timeout = shutdown_timeout
         self.seed: int = random.SystemRandom().randrange(2**32) if seed is None else seed
         """The fault seed in use (generated when none was given, to reproduce a run)."""
@@ -284,10 +292,18 @@ class Emulator:
         return self._port
 
     @property
+    def connections(self) -> int:
+        """How many client connections the server holds open now (0 when not running)."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
+
+    @property
     def url(self) -> str:
-        """``http://host:port``, without the API prefix."""
+        """``http://host:port`` (``https://`` with an ``ssl_context``), without the API
+        prefix."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -303,7 +319,9 @@ class Emulator:
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
+            site = web.TCPSite(
+                runner, self.host, self._requested_port, ssl_context=self._ssl_context
+            )
             await site.start()
         except BaseException:
             await runner.cleanup()
