@@ -30,7 +30,8 @@ async def plain(client: asyncbyok.Client, key_id: str) -> None:
     assert_type(await client.byok.get_by_name("n", provider="openai"), BYOKKey)
     assert_type(await client.byok.find_by_key("k", workspace_ids=[None]), KeyMatches)
     assert_type(await client.byok.with_raw_response.get(key_id), APIResponse[BYOKKey])
-    await client.byok.get(key_id, 1)  # E: too many arguments
+    assert_type(await client.byok.get(key_id, timeout=5, max_retries=0), BYOKKey)
+    await client.byok.get(key_id, 1)  # E: too many positional arguments
 
 
 def blocking(client: asyncbyok.SyncClient, key_id: str) -> None:
@@ -54,4 +55,4 @@ def test_mypy_sees_the_parsed_return_types(tmp_path: Path) -> None:
     lines = [line for line in done.stdout.splitlines() if ": error:" in line]
     # Exactly the one error the program makes on purpose: every assert_type held.
     assert len(lines) == 1, done.stdout
-    assert "Too many arguments" in lines[0], done.stdout
+    assert "Too many positional arguments" in lines[0], done.stdout
