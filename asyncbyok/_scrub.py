@@ -39,6 +39,11 @@ _REDACTED_BYTES = REDACTED.encode()
 #: Request headers whose values are credentials (lower case).
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
+#: Secrets shorter than this are not scrubbed: "k" or "ab" would be found in every word of
+#: an answer ("key", "label"), corrupting it, and no key or password that short protects
+#: anything. Real management and provider keys are dozens of characters long.
+MIN_SECRET_LENGTH = 8
+
 # How many exceptions along one chain are looked at: aiohttp's are three or four deep.
 _MAX_CHAIN = 64
 
@@ -63,7 +68,7 @@ def request_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
 def redact(text: str, secrets: Iterable[str]) -> str:
     """*text* with every occurrence of each secret replaced by ``<redacted>``."""
     for secret in secrets:
-        if secret in text:
+        if len(secret) >= MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
@@ -71,12 +76,14 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 def _in_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> bool:
     """Whether any header value holds a secret (one scan of the values per secret)."""
     values = "\n".join(headers.values())
-    return any(secret in values for secret in secrets)
+    return any(len(secret) >= MIN_SECRET_LENGTH and secret in values for secret in secrets)
 
 
 @functools.lru_cache(maxsize=64)
 def _encoded(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(secret.encode("utf-8", "replace") for secret in secrets)
+    return tuple(
+        secret.encode("utf-8", "replace") for secret in secrets if len(secret) >= MIN_SECRET_LENGTH
+    )
 
 
 def _redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
@@ -218,7 +225,9 @@ def _shows(exc: BaseException, secrets: tuple[str, ...]) -> bool:
         texts = [repr(exc), str(exc), *(repr(v) for v in state.values())]
     except Exception:  # a repr that fails can't be vouched for
         return True
-    return any(secret in text for text in texts for secret in secrets)
+    return any(
+        len(secret) >= MIN_SECRET_LENGTH and secret in text for text in texts for secret in secrets
+    )
 
 
 def _stand_in(exc: BaseException, secrets: tuple[str, ...]) -> ScrubbedError:

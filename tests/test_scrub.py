@@ -10,6 +10,7 @@ from yarl import URL
 from asyncbyok._scrub import (
     REDACTED,
     ScrubbedError,
+    redact,
     redact_response,
     request_secrets,
     scrub_chain,
@@ -106,3 +107,13 @@ def test_an_answer_without_the_key_is_returned_as_it_is() -> None:
     body = b'{"data": []}'
     assert redact_response(headers, body, SECRETS) == (headers, body)
     assert redact_response(headers, body, ())[0] is headers
+
+
+def test_a_secret_too_short_to_find_safely_is_left_alone() -> None:
+    # "k" is in "key" and "sk-...": scrubbing it would corrupt every answer.
+    body = b'{"data": {"label": "sk-...abcd", "key_hint": "k"}}'
+    headers, scrubbed = redact_response({"X-Key": "k"}, body, ("Bearer k", "k"))
+    assert scrubbed == body
+    assert headers["X-Key"] == "k"
+    assert redact("a key", ("k",)) == "a key"
+    assert redact("Bearer sk-or-v1-long", ("sk-or-v1-long",)) == "Bearer <redacted>"
