@@ -39,6 +39,15 @@ def write_atomically(path: Path, text: str) -> None:
     _replace(path, target, text, None if mode is None else stat.S_IMODE(mode))
 
 
+def _utf8(text: str) -> bool:
+    """Whether *text* can be written as UTF-8 (no lone surrogate, which JSON allows)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _write_through(path: Path, text: str) -> None:
     try:
         with path.open("w", encoding="utf-8") as stream:
@@ -134,6 +143,8 @@ def export_command(
             return EXIT_OK
         if out.json_mode:
             text = json.dumps(exported.data, indent=2, ensure_ascii=False) + "\n"
+            if not _utf8(text):  # a name with a lone surrogate: \u escapes keep it exact
+                text = json.dumps(exported.data, indent=2) + "\n"
         else:
             text = manifest_yaml(exported.data)
         write_atomically(output, text)

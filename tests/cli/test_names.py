@@ -130,3 +130,21 @@ def test_export_json_keeps_names_exact(name: str, emu: Emulator, conn: list[str]
     seed(emu, [name])
     result = clean(run("export", "--json", *conn))
     assert [k["name"] for k in json.loads(result.stdout)["keys"]] == [name]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_export_to_a_file_keeps_a_lone_surrogate_exact(
+    emu: Emulator, conn: list[str], tmp_path: Path, as_json: bool
+) -> None:
+    # A server can send "\ud800" (JSON allows it); it is not UTF-8, so the file holds it
+    # escaped, and reads back as the same name.
+    emu.store.create(CreateBYOKKeyRequest(provider="openai", key=RAW, name="lone \ud800 x"))
+    path = tmp_path / ("out.json" if as_json else "out.yaml")
+    result = clean(run("export", "-o", str(path), *(["--json"] if as_json else []), *conn))
+    assert result.code == 0, result.stderr
+    text = path.read_text(encoding="utf-8")
+    assert "\\ud800" in text.lower()
+    if as_json:
+        assert [k["name"] for k in json.loads(text)["keys"]] == ["lone \ud800 x"]
+    else:
+        assert [k.name for k in load_manifest(path, env={}).keys] == ["lone \ud800 x"]
