@@ -39,6 +39,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._sentinel import UNSET
+from .errors import FieldError, ValidationError
 from .models import (
     BYOKKey,
     BYOKKeyList,
@@ -419,5 +420,38 @@ def structure(data: Any, cls: type[T]) -> T:
 
 
 def dumps(obj: Any) -> bytes:
-    """A model as compact UTF-8 JSON bytes, ready to send."""
-    return json.dumps(unstructure(obj), separators=(",", ":"), ensure_ascii=False).encode()
+    """A model as compact UTF-8 JSON bytes, ready to send.
+
+    A string holding a lone surrogate (``"\\ud800"``, which a server may send and a
+    model may hold) is not UTF-8: it raises :class:`~asyncbyok.ValidationError` naming
+    the field, never a bare ``UnicodeEncodeError``, and never echoes a raw key.
+    """
+    data = unstructure(obj)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        pass  # raised below, outside the handler: its context would hold the raw key
+    problems = [
+        FieldError(path, f"holds a lone surrogate (character {at}): it is not UTF-8")
+        for path, at in _lone_surrogates(data, "")
+    ]
+    subject = type(obj).__name__ if attrs.has(type(obj)) else "request body"
+    raise ValidationError(problems or [FieldError("$", "is not UTF-8")], subject=subject)
+
+
+def _lone_surrogates(data: Any, path: str) -> list[tuple[str, int]]:
+    """Where a string in decoded JSON *data* is not UTF-8: (path, character index)."""
+    if isinstance(data, str):
+        try:
+            data.encode()
+        except UnicodeEncodeError as exc:
+            return [(path or "$", exc.start)]
+        return []
+    if isinstance(data, Mapping):
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in data.items())
+    elif isinstance(data, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(data))
+    else:
+        return []
+    return [found for sub, value in items for found in _lone_surrogates(value, sub)]

@@ -106,6 +106,31 @@ async def test_invalid_input_sends_nothing(client: Client, emulator: Emulator) -
     assert sum(emulator.stats.requests.values()) == 0
 
 
+async def test_a_lone_surrogate_is_refused_naming_the_field_and_sends_nothing(
+    client: Client, emulator: Emulator
+) -> None:
+    # A model may hold "\ud800" (a server may send one back), but it is not UTF-8.
+    with pytest.raises(ValidationError) as info:
+        await client.byok.create(
+            provider="openai",
+            key="sk-CANARY\udc80-0123456789",
+            name="a\ud800",
+            allowed_models=["m", "\udfff"],
+        )
+    assert info.value.paths == ["key", "name", "allowed_models[1]"]
+    assert "name: holds a lone surrogate (character 1)" in str(info.value)
+    assert "CANARY" not in str(info.value)
+    assert "CANARY" not in repr(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+    with pytest.raises(ValidationError) as info:
+        await client.byok.update("11111111-2222-4333-8444-555555555555", name="\udfff")
+    assert info.value.paths == ["name"]
+    assert sum(emulator.stats.requests.values()) == 0
+    key = await client.byok.create(provider="openai", key=RAW, name="prod \U0001f511 é")
+    assert (await client.byok.get(key.id)).name == "prod \U0001f511 é"
+
+
 @pytest.mark.parametrize(
     ("make_client", "exc"),
     [

@@ -45,6 +45,13 @@ def seed(emu: Emulator, names: list[str]) -> list[str]:
     return asyncio.run(create())
 
 
+def server_names(emu: Emulator, name: str) -> None:
+    """Store a credential named *name* as a server may hold it: a name the SDK refuses
+    to send (a lone surrogate is not UTF-8) is set in the store, not through the API."""
+    record = emu.store.create(CreateBYOKKeyRequest(provider="openai", key=RAW, name="x"))
+    record.settings["name"] = name
+
+
 def clean(result: Result) -> Result:
     """*result*, after checking no character a terminal acts on reached either stream."""
     both = result.stdout + result.stderr
@@ -85,7 +92,7 @@ def test_json_escapes_what_a_terminal_acts_on_and_reads_back_the_same(
 ) -> None:
     seed(emu, list(HOSTILE))
     # The SDK cannot send a lone surrogate (it is not UTF-8); a server can send "\ud800".
-    emu.store.create(CreateBYOKKeyRequest(provider="openai", key=RAW, name="lone \ud800 x"))
+    server_names(emu, "lone \ud800 x")
     result = clean(run("list", "--json", *conn))
     assert result.code == 0, result.stderr  # a lone surrogate could not be printed
     assert "\\u001b[2K" in result.stdout
@@ -138,7 +145,7 @@ def test_export_to_a_file_keeps_a_lone_surrogate_exact(
 ) -> None:
     # A server can send "\ud800" (JSON allows it); it is not UTF-8, so the file holds it
     # escaped, and reads back as the same name.
-    emu.store.create(CreateBYOKKeyRequest(provider="openai", key=RAW, name="lone \ud800 x"))
+    server_names(emu, "lone \ud800 x")
     path = tmp_path / ("out.json" if as_json else "out.yaml")
     result = clean(run("export", "-o", str(path), *(["--json"] if as_json else []), *conn))
     assert result.code == 0, result.stderr
