@@ -49,7 +49,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["ROOT", "EmulatorProcess", "subprocess_env"]
+__all__ = ["ROOT", "EmulatorProcess", "process_cpu_seconds", "subprocess_env"]
 
 
 def subprocess_env() -> dict[str, str]:
@@ -61,6 +61,16 @@ def subprocess_env() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- client side
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process *pid* has used; ``None`` off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the ")" that closes the command name: state is field 0, utime 11, stime 12.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class EmulatorProcess:
@@ -135,14 +145,7 @@ class EmulatorProcess:
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds (user + system) the emulator process has used; ``None`` off Linux."""
-        if self._proc is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        # After the ")" that closes the command name: state is field 0, utime 11, stime 12.
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None if self._proc is None else process_cpu_seconds(self._proc.pid)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not exited within 10 seconds."""

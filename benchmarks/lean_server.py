@@ -21,7 +21,7 @@ import subprocess
 import sys
 from types import TracebackType
 
-from .emulator_process import ROOT, subprocess_env
+from .emulator_process import ROOT, process_cpu_seconds, subprocess_env
 
 __all__ = ["LeanServerProcess"]
 
@@ -121,6 +121,15 @@ class LeanServerProcess:
             raise RuntimeError(f"the lean server did not start: {line!r}")
         self.base_url = line.strip().partition(": ")[2]
         return self
+
+    management_key = "sk-lean"  # never checked
+
+    def reset(self) -> None:
+        """Nothing to forget: the lean server keeps no state."""
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the server process has used; ``None`` off Linux."""
+        return None if self._proc is None else process_cpu_seconds(self._proc.pid)
 
     def __exit__(
         self,

@@ -5,6 +5,7 @@
     python -m benchmarks                  # the full run (about 25 minutes on 2 cores)
     python -m benchmarks --quick          # tiny sizes, well under a minute: checks the harness
     python -m benchmarks --only create,list --out /tmp/bench
+    python -m benchmarks --only create_lean --merge   # re-run one, keep the others
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``): httpx, the official SDK and
 matplotlib. Without them those contenders (and the plot) are reported as skipped.
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -39,6 +41,7 @@ from .scenarios import (
     profile_create,
     scenario_bulk,
     scenario_create,
+    scenario_create_lean,
     scenario_faults,
     scenario_idle,
     scenario_import,
@@ -52,6 +55,7 @@ __all__ = ["SCENARIOS", "main", "run"]
 
 SCENARIOS: dict[str, Callable[[Sizes, Callable[[str], None]], dict[str, Any]]] = {
     "create": scenario_create,
+    "create_lean": scenario_create_lean,
     "list": scenario_list,
     "bulk": scenario_bulk,
     "limits": scenario_limits,
@@ -95,6 +99,14 @@ def _machine() -> str:
     return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu})"
 
 
+def _earlier(out: Path) -> dict[str, Any] | None:
+    path = out / "results.json"
+    if not path.exists():
+        return None
+    earlier: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return earlier
+
+
 def run(
     sizes: Sizes,
     *,
@@ -104,8 +116,12 @@ def run(
     profile: bool | None = None,
     command: str = "python -m benchmarks",
     log: Callable[[str], None] = _log,
+    merge: bool = False,
 ) -> dict[str, Any]:
     """Run the scenarios in *only*; write the results into *out*; return them.
+
+    *merge*: keep the other scenarios of the ``results.json`` already in *out* (a re-run of
+    some scenarios, recorded under ``meta.reruns``), and recompute the targets over all.
 
     A scenario that fails is recorded with its error and the others still run.
     *profile*: profile asyncbyok's creates (``None``: only if the throughput target was
@@ -122,6 +138,9 @@ def run(
             log(traceback.format_exc())
             scenarios[name] = {"error": f"{type(exc).__name__}: {exc}"}
         log(f"[{name}] {time.perf_counter() - began:.1f} s")
+    earlier = _earlier(out) if merge else None
+    if earlier is not None:
+        scenarios = {**earlier["scenarios"], **scenarios}
     targets = evaluate_targets(scenarios, concurrency=sizes.target_concurrency)
     meta: dict[str, Any] = {
         "command": command,
@@ -162,6 +181,12 @@ def run(
             "top": [line for line in top[:45] if line.strip()],
         }
     meta["duration_s"] = time.time() - started
+    if earlier is not None:
+        rerun = {k: meta[k] for k in ("command", "started", "duration_s")}
+        results["meta"] = earlier["meta"]
+        results["meta"]["reruns"] = [*earlier["meta"].get("reruns", []), {**rerun, "only": only}]
+        if "profile" not in results and "profile" in earlier:
+            results["profile"] = earlier["profile"]
     paths = write_results(results, out)
     for t in targets:
         status = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
@@ -193,6 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only",
         default=",".join(SCENARIOS),
         help=f"comma-separated scenarios (default: all of {','.join(SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other scenarios of the results already in --out (re-run some)",
     )
     parser.add_argument("--rounds", type=int, help="override every scenario's rounds")
     parser.add_argument(
@@ -234,7 +264,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = list(argv) if argv is not None else sys.argv[1:]
     command = shlex.join(["python", "-m", "benchmarks", *given])
     results = run(
-        sizes, only=only, out=out, quick=args.quick, profile=args.profile, command=command
+        sizes,
+        only=only,
+        out=out,
+        quick=args.quick,
+        profile=args.profile,
+        command=command,
+        merge=args.merge,
     )
     failed = [name for name, s in results["scenarios"].items() if "error" in s]
     return 1 if failed else 0

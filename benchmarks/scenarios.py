@@ -39,6 +39,7 @@ from .contenders import (
     raw_key,
 )
 from .emulator_process import ROOT, EmulatorProcess, subprocess_env
+from .lean_server import LeanServerProcess
 
 __all__ = [
     "FULL",
@@ -46,6 +47,7 @@ __all__ = [
     "Sizes",
     "scenario_bulk",
     "scenario_create",
+    "scenario_create_lean",
     "scenario_faults",
     "scenario_idle",
     "scenario_import",
@@ -278,51 +280,73 @@ async def measure_create(
 def scenario_create(
     sizes: Sizes, log: Log, *, contenders: Sequence[str] = CREATE_CONTENDERS
 ) -> dict[str, Any]:
-    """Requests/s and client CPU µs/request per (contender, concurrency)."""
+    """Requests/s and client CPU µs/request per (contender, concurrency), on the emulator."""
+    with EmulatorProcess(seed=1) as emu:
+        return _create_throughput(emu, sizes, log, contenders, sizes.concurrencies)
+
+
+LEAN_CONTENDERS = ("asyncbyok", "aiohttp", "httpx")
+
+
+def scenario_create_lean(sizes: Sizes, log: Log) -> dict[str, Any]:
+    """As :func:`scenario_create`, against :mod:`benchmarks.lean_server`, which spends
+    almost no CPU per request: the emulator's ~230 µs hide a client's own cost."""
+    concurrencies = tuple(sorted({1, sizes.target_concurrency}))
+    with LeanServerProcess() as lean:
+        return _create_throughput(lean, sizes, log, LEAN_CONTENDERS, concurrencies)
+
+
+def _create_throughput(
+    server: EmulatorProcess | LeanServerProcess,
+    sizes: Sizes,
+    log: Log,
+    contenders: Sequence[str],
+    concurrencies: Sequence[int],
+) -> dict[str, Any]:
+    """Each contender at each concurrency, *sizes.create_rounds* rounds, alternating."""
     skipped: dict[str, str] = {}
     names = _available(contenders, skipped)
     samples: dict[int, dict[str, list[dict[str, Any]]]] = {
-        c: {n: [] for n in names} for c in sizes.concurrencies
+        c: {n: [] for n in names} for c in concurrencies
     }
-    with EmulatorProcess(seed=1) as emu:
-        for rnd in range(sizes.create_rounds):
-            for ci, concurrency in enumerate(sizes.concurrencies):
-                creates = sizes.creates_c1 if concurrency == 1 else sizes.creates
-                for name in _rotate(names, rnd + ci):
-                    emu.reset()
-                    server_cpu = emu.cpu_seconds()
-                    m = asyncio.run(
-                        measure_create(
-                            name,
-                            emu.base_url,
-                            emu.management_key,
-                            concurrency=concurrency,
-                            creates=creates,
-                            warmup=min(sizes.warmup, creates),
-                            prefix=f"r{rnd}-c{concurrency}-{name}",
-                            seconds=sizes.create_seconds,
-                        )
+    for rnd in range(sizes.create_rounds):
+        for ci, concurrency in enumerate(concurrencies):
+            creates = sizes.creates_c1 if concurrency == 1 else sizes.creates
+            for name in _rotate(names, rnd + ci):
+                server.reset()
+                server_cpu = server.cpu_seconds()
+                m = asyncio.run(
+                    measure_create(
+                        name,
+                        server.base_url,
+                        server.management_key,
+                        concurrency=concurrency,
+                        creates=creates,
+                        warmup=min(sizes.warmup, creates),
+                        prefix=f"r{rnd}-c{concurrency}-{name}",
+                        seconds=sizes.create_seconds,
                     )
-                    after = emu.cpu_seconds()
-                    if server_cpu is not None and after is not None:
-                        # Server CPU over warm-up + measurement, per request.
-                        total = m["creates"] + min(sizes.warmup, creates)
-                        m["server_cpu_us"] = (after - server_cpu) / total * 1e6
-                    samples[concurrency][name].append(m)
-                    log(
-                        f"  create r{rnd + 1} c={concurrency:<3} {name:<10} "
-                        f"{m['rps']:8.0f} req/s  {m['cpu_us']:7.0f} µs CPU/req"
-                        + (f"  ({m['failed']} failed)" if m["failed"] else "")
-                    )
+                )
+                after = server.cpu_seconds()
+                if server_cpu is not None and after is not None:
+                    # Server CPU over warm-up + measurement, per request.
+                    total = m["creates"] + min(sizes.warmup, creates)
+                    m["server_cpu_us"] = (after - server_cpu) / total * 1e6
+                samples[concurrency][name].append(m)
+                log(
+                    f"  create r{rnd + 1} c={concurrency:<3} {name:<10} "
+                    f"{m['rps']:8.0f} req/s  {m['cpu_us']:7.0f} µs CPU/req"
+                    + (f"  ({m['failed']} failed)" if m["failed"] else "")
+                )
     table: dict[str, Any] = {}
     for concurrency, per in samples.items():
         row: dict[str, Any] = {}
         for name, ms in per.items():
-            server = [m["server_cpu_us"] for m in ms if "server_cpu_us" in m]
+            served = [m["server_cpu_us"] for m in ms if "server_cpu_us" in m]
             row[name] = {
                 "rps": _median([m["rps"] for m in ms]),
                 "cpu_us": _median([m["cpu_us"] for m in ms]),
-                "server_cpu_us": _median(server),
+                "server_cpu_us": _median(served),
                 "failed": sum(m["failed"] for m in ms),
                 "creates_samples": [m["creates"] for m in ms],
                 "rps_samples": [round(m["rps"], 1) for m in ms],
@@ -341,7 +365,7 @@ def scenario_create(
         table[str(concurrency)] = row
     return {
         "params": {
-            "concurrencies": list(sizes.concurrencies),
+            "concurrencies": list(concurrencies),
             "creates": sizes.creates,
             "creates_at_concurrency_1": sizes.creates_c1,
             "warmup": sizes.warmup,
