@@ -97,7 +97,7 @@ async def _aiohttp_rung(rung: str, url: str, concurrency: int) -> tuple[One, Cal
             body = await read_body(response, 16 << 20, method="POST", url=url)
         json.loads(body)
 
-    chosen = {"aiohttp": raw, "aiohttp+options": options, "aiohttp+read": bounded}[rung]
+    chosen: One = {"aiohttp": raw, "aiohttp+options": options, "aiohttp+read": bounded}[rung]
     return chosen, session.close
 
 
@@ -120,16 +120,18 @@ async def _asyncbyok_rung(rung: str, base_url: str, concurrency: int) -> tuple[O
     limits = asyncbyok.Limits(max_connections=concurrency)
     client = asyncbyok.Client(api_key=_KEY, base_url=base_url, limits=limits)
 
-    async def request() -> None:
+    provider, key, name = _FIELDS["provider"], _FIELDS["key"], _FIELDS["name"]
+
+    async def call() -> None:
         await client.request("POST", "/byok", BYOKKey, json_body=_FIELDS, envelope=True)
 
     async def raw_create() -> None:
-        await client.byok.with_raw_response.create(**_FIELDS)
+        await client.byok.with_raw_response.create(provider=provider, key=key, name=name)
 
     async def create() -> None:
-        await client.byok.create(**_FIELDS)
+        await client.byok.create(provider=provider, key=key, name=name)
 
-    chosen = {"client.request": request, "raw create": raw_create, "create": create}[rung]
+    chosen: One = {"client.request": call, "raw create": raw_create, "create": create}[rung]
     return chosen, client.aclose
 
 
