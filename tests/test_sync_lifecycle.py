@@ -201,10 +201,19 @@ def test_ctrl_c_cancels_the_waiting_call(emu: Emulator) -> None:
     )
     emu.faults = Faults({"get": FaultConfig(slow_rate=1.0, slow_seconds=3600)})
 
-    def press_ctrl_c() -> None:
-        wait_for(lambda: emu.stats.requests["get"] == 1)  # the call waits on the server
-        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    pressed: list[BaseException | None] = []
 
+    def press_ctrl_c() -> None:
+        try:
+            wait_for(lambda: emu.stats.requests["get"] == 1)  # the call waits on the server
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        except BaseException as exc:  # shown below, not lost in the thread
+            pressed.append(exc)
+        else:
+            pressed.append(None)
+
+    # What a script's Ctrl-C does, whatever handler an earlier test left in this process.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
     try:
@@ -212,6 +221,8 @@ def test_ctrl_c_cancels_the_waiting_call(emu: Emulator) -> None:
             client.byok.get("00000000-0000-0000-0000-000000000000")
     finally:
         presser.join()
+        signal.signal(signal.SIGINT, previous)
+    assert pressed == [None]
     emu.faults = None
     after: list[int] = []
     follower = threading.Thread(target=lambda: after.append(client.byok.list_page().total_count))

@@ -347,17 +347,24 @@ class _CtrlC:
     """
 
     def __init__(self) -> None:
+        import signal
+        import threading
+
         self.pressed = 0
-        self._previous: Any = None
+        # The handler before asyncio.run: on 3.11+ asyncio.run puts one of its own in
+        # place first, which must not outlive it (the next asyncio.run of the process,
+        # seeing a handler that is not the default, would leave Ctrl-C to it).
+        self._main = threading.current_thread() is threading.main_thread()
+        self._before: Any = signal.getsignal(signal.SIGINT) if self._main else None
+        self._installed = False
 
     async def guard(self, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
         import asyncio
         import signal
-        import threading
 
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
-        if task is not None and threading.current_thread() is threading.main_thread():
+        if task is not None and self._main:
 
             def on_sigint() -> None:
                 self.pressed += 1
@@ -365,19 +372,19 @@ class _CtrlC:
                     loop.remove_signal_handler(signal.SIGINT)
                 task.cancel()
 
-            previous = signal.getsignal(signal.SIGINT)
             try:
                 loop.add_signal_handler(signal.SIGINT, on_sigint)
             except (NotImplementedError, RuntimeError, ValueError):  # Windows, or no signals
                 pass
             else:
-                self._previous = previous
+                self._installed = True
         return await main()
 
     def restore(self) -> None:
-        """Put back the SIGINT handler there was before (the loop's close reset it)."""
-        if self._previous is not None:
+        """Put back the SIGINT handler there was before the command ran (the loop's close
+        set the default, which may not be what the process had)."""
+        if self._installed and self._before is not None:  # None: not set from Python
             import signal
 
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+            signal.signal(signal.SIGINT, self._before)
+        self._installed = False

@@ -170,3 +170,25 @@ def test_after_ctrl_c_the_summary_shows_what_was_stored_and_running_again_is_saf
     assert counts["unchanged"] >= created  # what the first run said it stored, was
     assert counts["created"] + counts["unchanged"] == 200
     assert sorted(r.name for r in emu.store.live()) == [f"k{i:03d}" for i in range(200)]
+
+
+@pytest.mark.parametrize("before", ["default", "custom"])
+def test_an_in_process_command_leaves_the_sigint_handler_as_it_found_it(
+    conn: list[str], before: str
+) -> None:
+    # On 3.11+ asyncio.run installs a handler of its own before the command replaces
+    # it; put back instead of the process's own, it outlived its run, and the next
+    # asyncio.run in the process (which installs its own only over the default) left
+    # Ctrl-C to a dead runner.
+    def custom(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    handler = signal.default_int_handler if before == "default" else custom
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        for args in (["list"], ["create", "--provider", "openai", "--key-env", "K"]):
+            result = asyncbyok(*args, *conn, env={"K": "sk-proj-handler-0000AbCd"})
+            assert result.code == 0, result.stderr
+            assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
