@@ -86,6 +86,9 @@ class LoopThread:
         with self._lock:
             if self._closing:
                 raise ClientClosedError("the client is closed")
+            # The handle runs _start in a copy of this thread's context, and the task
+            # copies it in turn: the caller's context variables (a tracer's current
+            # span, say) go with the call, as into a task of the caller's own loop.
             self._loop.call_soon_threadsafe(self._start, outcome, function, args, kwargs)
         try:
             return outcome.result()

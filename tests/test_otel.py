@@ -327,6 +327,27 @@ def test_a_sync_client_is_instrumented_through_its_async_client(telemetry: Telem
     assert [c.name for c in telemetry.calls()] == ["asyncbyok byok.list"]
 
 
+def test_a_sync_clients_calls_join_the_callers_trace(telemetry: Telemetry) -> None:
+    tracer = telemetry.tracer_provider.get_tracer("test")
+    with (
+        Emulator(seed=7).run_in_thread() as emu,
+        asyncbyok.SyncClient(api_key=emu.management_key, base_url=emu.base_url) as client,
+    ):
+        telemetry.instrument(client)
+        with tracer.start_as_current_span("job"):
+            client.byok.list_page()
+            client.byok.create(provider="openai", key=RAW, name="from-a-thread")
+        client.byok.list_page()  # no span current: a trace of its own
+    calls = telemetry.calls()
+    [job] = [c for c in calls if c.name == "job"]
+    inside = [c for c in calls if c.name != "job" and parent_id(c) == span_id(job)]
+    assert [c.name for c in inside] == ["asyncbyok byok.list", "asyncbyok byok.create"]
+    assert all(c.context.trace_id == job.context.trace_id for c in inside)
+    [alone] = [c for c in calls if c is not job and c not in inside]
+    assert parent_id(alone) is None
+    assert alone.context.trace_id != job.context.trace_id
+
+
 def test_instrument_refuses_what_is_not_a_client(telemetry: Telemetry) -> None:
     with pytest.raises(TypeError, match="not str"):
         telemetry.instrument("https://openrouter.ai/api/v1")
