@@ -177,6 +177,69 @@ class _RateClock:
         self._first = None
 
 
+class _WindowPhase:
+    """When a fixed window turns over, learned from the server's count alone.
+
+    A count whose reset is in whole seconds (the IETF draft's ``t``) for a window of a
+    second or two does not say when in the second the quota refills. The quota left
+    does: it only rises when the window turns. A rise of more than half the quota
+    between two counts puts a turn between them; the moment of the turn, modulo the
+    window, lies in each such span. Three spans that share a moment, known to within
+    ``SPAN`` of the window, make it the window's phase; the reset is then the time to the
+    next turn. A token bucket refills all the time: its rises share no moment, and its
+    coarse counts stay unused.
+    """
+
+    TURNS = 2
+    BINS = 100
+    SPAN = 0.25
+
+    def __init__(self) -> None:
+        self._last: tuple[float, int] | None = None
+        self._turns: collections.deque[tuple[float, float]] = collections.deque(maxlen=self.TURNS)
+        self._window = 0.0
+        self._phase: float | None = None
+
+    def precise(self, state: LimitState, now: float) -> LimitState | None:
+        """*state* with its reset made precise, or ``None`` while the phase is unknown."""
+        window = state.window or max(state.reset, 1.0)
+        last, self._last = self._last, (now, state.remaining)
+        risen = last is not None and state.remaining - last[1] > state.limit / 2
+        if risen and last is not None and now - last[0] <= window / 2:  # wider: too vague
+            self._turns.append((last[0], now))
+            self._phase = self._locate(window)
+        if self._phase is None or window != self._window:
+            return None
+        reset = window - (now - self._phase) % window
+        # The server's whole seconds bound it: in (t - 1, t].
+        reset = min(max(reset, state.reset - 1.0), state.reset)
+        return LimitState(state.limit, state.remaining, reset, window)
+
+    def _locate(self, window: float) -> float | None:
+        """The moment (modulo *window*) every span holds, if they pin it down."""
+        self._window = window
+        if len(self._turns) < self.TURNS:
+            return None
+        width = window / self.BINS
+        fits = [
+            b
+            for b in range(self.BINS)
+            if all(((b + 0.5) * width - after) % window <= by - after for after, by in self._turns)
+        ]
+        if not fits:
+            return None
+        # The fitting bins form one arc of the circle: find it past the widest gap.
+        gaps = [
+            (fits[(n + 1) % len(fits)] - b) % self.BINS or self.BINS for n, b in enumerate(fits)
+        ]
+        widest = max(range(len(fits)), key=gaps.__getitem__)
+        span = self.BINS - gaps[widest] + 1
+        if span > self.SPAN * self.BINS:
+            return None
+        start = fits[(widest + 1) % len(fits)]
+        return ((start + span / 2) * width) % window
+
+
 class AdaptiveRateLimiter:
     """A token bucket whose rate adapts to the server's limit.
 
@@ -247,6 +310,7 @@ class AdaptiveRateLimiter:
         self._growth = 0.0  # requests a second added each second, while the count allows
         self._doubling = False
         self._limit = 0
+        self._phase = _WindowPhase()
         self.throttles = 0
         """How many 429s were fed back."""
         self.relaxed = 0
@@ -334,11 +398,23 @@ class AdaptiveRateLimiter:
         """Feed back the server's count of the limit (its ``RateLimit`` headers)."""
         now = self._clock()
         if state.reset == int(state.reset) and max(state.reset, state.window or 0) <= 2:
-            return  # whole seconds of a limit that refills in a second or two: too coarse
+            # Whole seconds of a limit that refills in a second or two say nothing about
+            # when it refills, unless the quota's own jumps show a fixed window's phase.
+            precise = self._phase.precise(state, now)
+            if precise is None:
+                return
+            state = precise
+        # Paced by its own 429s until now (its count was unusable, or stopped coming):
+        # every other client of the limit paced itself differently, so all start over
+        # from the same share, or they keep unequal shares for most of a run.
+        joining = self.enabled and not self.coordinated
         self._counted = now
         self._limit = state.limit
         self._period = max(self._period * 0.999, state.reset, state.window or 0.0)
         if self._period <= 0 or state.limit <= 0:
+            return
+        if joining:
+            self._start_shared(now)
             return
         share = self.HEADER_GROWTH * state.limit / self._period
         ahead = state.remaining / state.limit < state.reset / self._period - self.HEADER_MARGIN

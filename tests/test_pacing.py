@@ -158,6 +158,39 @@ def test_whole_seconds_of_a_fast_limit_say_too_little_to_pace_by() -> None:
     limiter = AdaptiveRateLimiter(FakeClock())
     limiter.on_count(LimitState(20, 0, 1.0, 1.0))  # the IETF form of a 0.1 s bucket
     assert not limiter.coordinated
+
+
+def _drain_windows(limiter: AdaptiveRateLimiter, clock: FakeClock, turns: list[float]) -> None:
+    """Counts in the IETF form (t in whole seconds) of a 200-a-second fixed window whose
+    quota drains to nothing within each window and is whole again at each of *turns*."""
+    for turn in turns:
+        for step in range(10):  # a count every 0.1 s of the window, 20 fewer left each time
+            clock.now = turn + step * 0.1 + 0.001
+            limiter.on_count(LimitState(200, 200 - 20 * (step + 1), 1.0, 1.0))
+
+
+def test_whole_seconds_of_a_fixed_window_are_made_precise_by_the_quotas_jumps() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    _drain_windows(limiter, clock, [0.3, 1.3])
+    assert not limiter.coordinated  # one turn of the window seen: its phase not yet known
+    _drain_windows(limiter, clock, [2.3])
+    assert limiter.coordinated  # two turns a window apart
+    phase = limiter._phase.precise(LimitState(200, 100, 1.0, 1.0), 2.55)
+    assert phase is not None
+    # The window turns again at 3.3; each turn was seen within 0.1 s (counts 0.1 s apart).
+    assert phase.reset == pytest.approx(0.75, abs=0.06)
+
+
+def test_a_token_buckets_whole_second_counts_stay_unused() -> None:
+    # A bucket refills all the time: its quota rises at no regular moment.
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    rises = [(0.0, 2), (0.17, 15), (0.2, 1), (0.61, 18), (0.65, 0), (0.93, 19), (1.0, 3)]
+    for moment, remaining in [*rises, (1.15, 1), (1.49, 17)]:
+        clock.now = moment
+        limiter.on_count(LimitState(20, remaining, 1.0, 1.0))
+    assert not limiter.coordinated
     assert not limiter.enabled
 
 
