@@ -9,7 +9,10 @@ command lines. Every run must:
 - stay within bounded memory: the hungry inputs run in a process under RLIMIT_AS.
 
 Plain ``pytest`` tries a fixed, modest set of inputs (``derandomize``: the same ones each
-run); ``pytest -m slow`` explores many more, at random. :data:`EXAMPLES` says how many.
+run); ``pytest -m slow`` tries many more, also the same ones each run, so that CI cannot
+flap on an input it happened to draw. ``ASYNCBYOK_EXPLORE=1 pytest -m slow`` draws new
+ones at random each run, and prints how to reproduce a failure (``@reproduce_failure``).
+:data:`EXAMPLES` says how many.
 """
 
 from __future__ import annotations
@@ -55,9 +58,14 @@ def fast(kind: str) -> Any:
     )
 
 
+EXPLORE = bool(os.environ.get("ASYNCBYOK_EXPLORE"))
+
+
 def thorough(kind: str) -> Any:
     return settings(
         max_examples=EXAMPLES[kind][1],
+        derandomize=not EXPLORE,
+        print_blob=EXPLORE,
         database=None,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
