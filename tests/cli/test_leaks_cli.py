@@ -299,7 +299,11 @@ def test_ctrl_c_mid_rotate_says_what_changed_and_running_again_is_safe(
 
     again = no_key(asyncbyok(*rotate, "--json", env=KEYS))
     assert again.code == 0, again.stderr
-    assert len(again.json()["result"]["changed"]) == 60 - len(rotated)  # only what was left
+    changed = set(again.json()["result"]["changed"])
+    assert not changed & set(error["result"]["changed"])  # nothing it said it did is redone
+    # Only what was left: the count above may have missed the first run's last updates (at
+    # most --concurrency 2), still in the server when it ended, that landed afterwards.
+    assert 60 - len(rotated) - 2 <= len(changed) <= 60 - len(rotated)
     assert set(digests(emu).values()) == {digest_key(NEW)}
 
 
