@@ -184,7 +184,7 @@ class _WindowPhase:
     second or two does not say when in the second the quota refills. The quota left
     does: it only rises when the window turns. A rise of more than half the quota
     between two counts puts a turn between them; the moment of the turn, modulo the
-    window, lies in each such span. Three spans that share a moment, known to within
+    window, lies in each such span. ``TURNS`` spans that share a moment, known to within
     ``SPAN`` of the window, make it the window's phase; the reset is then the time to the
     next turn. A token bucket refills all the time: its rises share no moment, and its
     coarse counts stay unused.
@@ -476,6 +476,7 @@ class AdaptiveRateLimiter:
         self._period = 0.0
         self._growth = 0.0
         self._measured.reset()
+        self._phase = _WindowPhase()
 
     def _set_rate(self, rate: float) -> None:
         if math.isfinite(self.rate):
