@@ -9,6 +9,11 @@ the median of the rounds is printed with each rung's step from the one above::
     aiohttp           raw aiohttp: session-level headers, a str body, read(), json.loads
     aiohttp+options   per-request headers, timeout and allow_redirects=False, bytes
     aiohttp+read      + a connection slot (semaphore) and asyncbyok's bounded read_body
+    floor             not a layer: the work a create must do besides aiohttp, written
+                      flat in one function (session-level headers, the request model
+                      and its checks, encoding, the bounded read, redaction, decoding a
+                      BYOKKey), no pacing, no retry loop, no layers. What the SDK could
+                      cost with no structure at all
     transport         asyncbyok's Transport: the call's loop binding, redaction, RawResponse
     decode            + decode_response: JSON, the envelope, cattrs into a BYOKKey
     client.request    Client.request with a dict body: build, encode, pacing, the retry
@@ -17,8 +22,9 @@ the median of the rounds is printed with each rung's step from the one above::
                       its checks, the safe-create bookkeeping, the provider key's redaction
     create            client.byok.create(...): what users call
 
-The steps are what each layer costs on its own; the first rung is what the benchmark's
-``aiohttp`` contender measures.
+The steps are what each layer costs on its own (``floor`` aside: the step after it is
+from ``aiohttp+read``'s flat work to the first layered rung); the first rung is what the
+benchmark's ``aiohttp`` contender measures.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from typing import Any
 import aiohttp
 
 import asyncbyok
-from asyncbyok import Timeout, sansio
+from asyncbyok import CreateBYOKKeyRequest, Timeout, codec, sansio
 from asyncbyok._body import read_body
+from asyncbyok._scrub import redact_response
 from asyncbyok.models import BYOKKey
 from asyncbyok.response import decode_response
 from asyncbyok.transport import Transport
@@ -48,6 +55,7 @@ RUNGS = (
     "aiohttp",
     "aiohttp+options",
     "aiohttp+read",
+    "floor",
     "transport",
     "decode",
     "client.request",
@@ -69,7 +77,7 @@ One = Callable[[], Awaitable[Any]]
 
 async def _aiohttp_rung(rung: str, url: str, concurrency: int) -> tuple[One, Callable[[], Any]]:
     connector = aiohttp.TCPConnector(limit=concurrency)
-    plain = rung == "aiohttp"
+    plain = rung in ("aiohttp", "floor")
     session = aiohttp.ClientSession(connector=connector, headers=_HEADERS if plain else None)
     timeout = aiohttp.ClientTimeout(total=60, sock_connect=10)
     slots = asyncio.Semaphore(concurrency)
@@ -97,7 +105,30 @@ async def _aiohttp_rung(rung: str, url: str, concurrency: int) -> tuple[One, Cal
             body = await read_body(response, 16 << 20, method="POST", url=url)
         json.loads(body)
 
-    chosen: One = {"aiohttp": raw, "aiohttp+options": options, "aiohttp+read": bounded}[rung]
+    async def floor() -> None:
+        # What a create must do besides aiohttp, flattened: check the request, encode it,
+        # send it with session-level headers, read it bounded, redact, decode the model.
+        request = CreateBYOKKeyRequest(provider="openai", key=_FIELDS["key"], name="x")
+        body = codec.dumps(request)
+        async with (
+            slots,
+            session.request(
+                "POST", url, data=body, timeout=timeout, allow_redirects=False
+            ) as response,
+        ):
+            data = await read_body(response, 16 << 20, method="POST", url=url)
+            _, data = redact_response(response.headers, data, (_KEY, request.key))
+            status = response.status
+        if status != 201:
+            raise RuntimeError(status)
+        codec.structure(json.loads(data)["data"], BYOKKey)
+
+    chosen: One = {
+        "aiohttp": raw,
+        "aiohttp+options": options,
+        "aiohttp+read": bounded,
+        "floor": floor,
+    }[rung]
     return chosen, session.close
 
 
@@ -137,7 +168,7 @@ async def _asyncbyok_rung(rung: str, base_url: str, concurrency: int) -> tuple[O
 
 async def measure(rung: str, base_url: str, *, creates: int, concurrency: int) -> float:
     """Client CPU µs per create at *rung*, after a warm-up of 300 creates."""
-    if rung.startswith("aiohttp"):
+    if rung.startswith("aiohttp") or rung == "floor":
         one, close = await _aiohttp_rung(rung, base_url + "/byok", concurrency)
     else:
         one, close = await _asyncbyok_rung(rung, base_url, concurrency)
