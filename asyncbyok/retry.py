@@ -369,8 +369,7 @@ class _Retrying:
                 error.attempts = self.attempt
                 raise error
             spent = cost
-            await self._wait(error, decision)
-            found = await self._look_up(error, failed_at) if self.ambiguous else None
+            found = await self._wait_and_look_up(error, decision, failed_at)
             if found is not None:
                 self.budget.refund(spent)
                 return found
@@ -395,9 +394,20 @@ class _Retrying:
         self.ambiguous = self.ambiguous or reconcile.may_have_committed(error)
         return None
 
-    async def _wait(self, error: APIError, decision: Decision) -> None:
-        """Announce the retry, then wait: at the gate for the server's moment (every call
-        of the client waits for it too), or the backoff."""
+    async def _wait_and_look_up(
+        self, error: APIError, decision: Decision, failed_at: float
+    ) -> APIResponse[Any] | None:
+        """Announce the retry, wait, and after an ambiguous failure look the write up:
+        the call's result if an earlier attempt did it, else ``None`` (resend).
+
+        The wait is at the gate for the server's moment (every call of the client waits
+        for it too), or the backoff. An ambiguous failure the server answered (a 5xx)
+        leaves nothing of the attempt in flight: the lookup starts at once, and the
+        backoff, counted from the failure, spaces the resend instead. In a bulk run that
+        lookup is parked until the rest of the run has gone out, which no backoff of the
+        run's last failure then delays. With no answer (a timeout, a dropped connection)
+        the server may still be at work, and the lookup waits the backoff first.
+        """
         call = self.call
         event = RetryEvent(
             call.request.method, call.request.url, self.attempt, error, decision.wait
@@ -405,8 +415,14 @@ class _Retrying:
         _announce(event, self.on_retry)
         if decision.from_server:
             self.gate.defer(decision.wait, coarse=decision.coarse)  # the next turn waits
-        else:
+        elif not (self.ambiguous and isinstance(error, APIStatusError)):
             await asyncio.sleep(decision.wait)
+        elif (found := await self._look_up(error, failed_at)) is not None:
+            return found
+        else:
+            await asyncio.sleep(max(0.0, failed_at + decision.wait - time.monotonic()))
+            return None
+        return await self._look_up(error, failed_at) if self.ambiguous else None
 
     async def _look_up(self, error: APIError, failed_at: float) -> APIResponse[Any] | None:
         """The reconciliation's lookup, under the call's deadline; its failure is the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import random
+import time
 from typing import Any
 
 import pytest
@@ -293,3 +295,55 @@ async def test_concurrent_ambiguous_failures_share_listings() -> None:
     assert len(emu.store.live()) == 300
     assert ambiguous > 50
     assert lists / ambiguous <= 1.5, (lists, ambiguous)
+
+
+async def test_a_create_the_server_answered_is_looked_up_before_its_backoff() -> None:
+    # Stored, then answered 500: the server is done with the attempt, nothing of it is in
+    # flight, so the lookup need not wait (in a bulk run, it must not hold the listing
+    # that settles the run). Here the backoff is minutes; the call ends without it.
+    faults = Faults({"create": FaultConfig(commit_then_error_rate=1.0)})
+    policy = RetryPolicy(initial_backoff=300, max_backoff=300, deadline=None)
+    waits: list[float] = []
+    state = random.getstate()
+    random.seed(7)  # tenacity's full jitter: a wait of 97 s
+    try:
+        async with (
+            Emulator(seed=5, faults=faults) as emu,
+            client_for(emu, retry=policy, on_retry=lambda e: waits.append(e.wait)) as c,
+        ):
+            found = await asyncio.wait_for(
+                c.byok.with_raw_response.create(provider="openai", key=RAW, name="n"), 60
+            )
+    finally:
+        random.setstate(state)
+    assert found.recovered
+    assert found.attempts == 1
+    assert len(waits) == 1
+    assert waits[0] > 60  # the backoff the lookup did not wait for
+
+
+async def test_a_resend_after_an_answered_failure_still_waits_out_its_backoff() -> None:
+    faults = Faults({"create": FaultConfig(error_rate=1.0)})  # 500, nothing stored
+    policy = RetryPolicy(initial_backoff=0.4, max_backoff=0.4, max_retries=1)
+    retries: list[tuple[float, float]] = []
+    posts: list[float] = []
+
+    def on_request(event: Any) -> None:
+        if event.method == "POST":
+            posts.append(time.monotonic())
+
+    async with (
+        Emulator(seed=6, faults=faults) as emu,
+        client_for(
+            emu,
+            retry=policy,
+            on_retry=lambda e: retries.append((time.monotonic(), e.wait)),
+            event_hooks={"request": [on_request]},
+        ) as c,
+    ):
+        with pytest.raises(InternalServerError):
+            await c.byok.create(provider="openai", key=RAW, name="n")
+        lists = emu.stats.requests["list"]
+    (failed_at, wait), resent_at = retries[0], posts[1]
+    assert lists >= 1  # looked up first, found nothing
+    assert resent_at - failed_at >= wait - 0.005  # then the backoff, counted from the failure
