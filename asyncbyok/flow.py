@@ -40,6 +40,8 @@ __all__ = ["RAMP_START", "Attempt", "Flow", "SharedAttempt"]
 RAMP_START = 4
 #: The ramp ends once this many requests may be in flight (beyond any pool's size).
 _RAMP_END = 256
+#: Seconds with no attempt waiting or in flight that make an idle spell (see _want).
+_IDLE = 0.1
 
 
 class Flow:
@@ -58,6 +60,9 @@ class Flow:
         self._window = RAMP_START
         self._in_flight = 0
         self._slot_free: asyncio.Event | None = None
+        self._clock = clock
+        self._wanting = 0  # attempts entered and not yet left: waiting or in flight
+        self._idle_at = -_IDLE
 
     def reset(self) -> None:
         """Forget every wait and measure (the client moved to another event loop)."""
@@ -65,6 +70,19 @@ class Flow:
         self.pacer.reset()
         self._in_flight = 0
         self._slot_free = None
+        self._wanting = 0
+        self._idle_at = -_IDLE
+
+    def _want(self) -> None:
+        """An attempt wants its turn; after an idle spell, the pacer is told."""
+        if not self._wanting and self._clock() - self._idle_at > _IDLE:
+            self.pacer.busy_again()
+        self._wanting += 1
+
+    def _unwant(self) -> None:
+        self._wanting -= 1
+        if not self._wanting:
+            self._idle_at = self._clock()
 
     def attempt(self, *, adaptive: bool = True) -> Attempt | SharedAttempt:
         """The context of one attempt. *adaptive*: the caller retries 429s, so what the
@@ -121,14 +139,19 @@ class Attempt:
 
     async def __aenter__(self) -> Attempt:
         flow = self._flow
-        if flow.ramping:
-            self._slot = await flow._take_slot()
-        pacer = flow.pacer
-        if pacer.enabled:
-            await pacer.acquire()
-        gate = flow.gate
-        if gate.remaining:  # checked first: most of the time there is nothing to await
-            self._probe = await gate.wait()
+        flow._want()
+        try:
+            if flow.ramping:
+                self._slot = await flow._take_slot()
+            pacer = flow.pacer
+            if pacer.enabled:
+                await pacer.acquire()
+            gate = flow.gate
+            if gate.remaining:  # checked first: most of the time there is nothing to await
+                self._probe = await gate.wait()
+        except BaseException:  # cancelled while waiting: no __aexit__ will give back
+            self._leave()
+            raise
         if flow.rate_limited:
             self.early = gate.early()
         return self
@@ -166,10 +189,17 @@ class Attempt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        flow = self._flow
+        flow._unwant()
         if self._slot:  # no answer (an error, a cancellation): the slot goes back
-            self._flow._give_slot(success=False)
+            self._slot = False
+            flow._give_slot(success=False)
         if self._probe:
-            self._flow.gate.probe_done(accepted=False)
+            self._probe = False
+            flow.gate.probe_done(accepted=False)
 
 
 class SharedAttempt:

@@ -44,6 +44,10 @@ PROBE_FIRST_INTERVAL = 0.02
 PROBE_MAX_INTERVAL = 0.1
 #: The longest a paced caller sleeps before it looks at the rate again.
 _LONGEST_SLEEP = 0.05
+#: A caller held back by the pacer this recently means requests go out at its pace.
+_HELD_RECENTLY = 0.25
+#: Seconds without a 429 after which the pace counts as one the server sustained.
+_SUSTAINED = 1.0
 
 
 class BackoffGate:
@@ -147,14 +151,32 @@ class _RateClock:
     success: a burst early in a fixed bucket would otherwise read as a slow server.
     """
 
+    #: A busy spell is read on its own once it lasted this long and had this many.
+    BUSY_SPAN = 0.1
+    BUSY_COUNT = 10
+
     def __init__(self, clock: Clock, window: float = 1.0) -> None:
         self._clock = clock
         self._window = window
         self._times: collections.deque[float] = collections.deque()
         self._first: float | None = None
+        self._busy: float | None = None
+        self._busy_count = 0
+
+    def busy_again(self) -> None:
+        """Callers want to send again after a spell with nothing to send.
+
+        The window then holds that idle spell, and would read the server as slower than
+        it is (say, the lull between a bulk run's last create and the listing that
+        settles its failures): until a window has passed, the rate is the larger of the
+        window's and that of the busy spell alone.
+        """
+        self._busy = self._clock()
+        self._busy_count = 0
 
     def record(self) -> None:
         now = self._clock()
+        self._busy_count += 1
         if self._first is None:
             self._first = now
         times = self._times
@@ -170,11 +192,19 @@ class _RateClock:
         if self._first is None:
             return 0.0
         span = min(self._window, max(0.05, now - self._first))
-        return len(times) / span
+        rate = len(times) / span
+        busy = self._busy
+        if busy is not None:
+            lasted = now - busy
+            if lasted >= self._window:
+                self._busy = None  # the window holds nothing but the busy spell now
+            elif lasted >= self.BUSY_SPAN and self._busy_count >= self.BUSY_COUNT:
+                rate = max(rate, self._busy_count / lasted)
+        return rate
 
     def reset(self) -> None:
         self._times.clear()
-        self._first = None
+        self._first = self._busy = None
 
 
 class _WindowPhase:
@@ -249,7 +279,11 @@ class AdaptiveRateLimiter:
     - **429s** (a server that says nothing more): CUBIC, as in the AWS SDKs' adaptive
       mode. On a 429 the rate is cut to ``beta`` of what the server was measured to
       sustain, then grown back along a cubic curve while none come. A 429 to a probe of
-      the backoff gate says nothing about the pace and is not counted.
+      the backoff gate says nothing about the pace and is not counted. What "sustained"
+      means: the responses of the last second, or of the busy spell since a lull with
+      nothing to send; but a pace held for ``_SUSTAINED`` seconds with callers waiting on
+      it is itself what the server sustained (TCP's window at the loss), however few
+      responses a stall let through in the last second.
     - **The server's own count** (``RateLimit``/``X-RateLimit-*`` headers on every
       answer, ``asyncbyok._headers.parse_rate_limit``): the server is then the
       coordinator of every client that shares the limit. The limiter compares what is
@@ -358,6 +392,11 @@ class AdaptiveRateLimiter:
         self._tokens = min(capacity, self._tokens + (now - self._last_refill) * self.rate)
         self._last_refill = now
 
+    def busy_again(self) -> None:
+        """Callers want to send again after a spell with nothing to send (see
+        ``_RateClock.busy_again``)."""
+        self._measured.busy_again()
+
     def on_success(self) -> None:
         """Feed back a response that was not throttled."""
         self._measured.record()
@@ -387,7 +426,17 @@ class AdaptiveRateLimiter:
         measured = self._measured.rate()
         if measured <= 0:
             measured = self.rate if self.enabled else self.MIN_RATE
-        base = min(measured, self.rate) if self.enabled else measured
+        if not self.enabled:
+            base = measured
+        elif now - self._last_held < _HELD_RECENTLY and now - self._last_throttle > _SUSTAINED:
+            # The pace held for a while, callers waiting on it: requests went out at the
+            # pace, and it is the pace that met the limit (TCP's window at the loss). The
+            # responses counted over the last second can read far lower after a stall (of
+            # the server, or of this process: a full garbage collection of a large
+            # listing), and a cut to them would leave the limit unused for seconds.
+            base = self.rate
+        else:
+            base = min(measured, self.rate)
         self._w_max = base
         self._k = (base * (1 - self._beta) / self._scale) ** (1 / 3)
         self._last_throttle = now

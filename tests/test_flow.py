@@ -190,3 +190,35 @@ def test_probing_early_never_uses_up_a_calls_retries() -> None:
         for calls in (50, 50, 200):
             got = asyncio.run(burst(emu, calls))
             assert [type(g).__name__ for g in got] == ["BYOKKey"] * calls
+
+
+async def test_an_attempt_cancelled_while_waiting_its_turn_gives_its_slot_back() -> None:
+    flow = Flow()
+    flow.pacer.on_throttle()  # paced: an attempt waits at the pacer, holding a ramp slot
+    flow.pacer.rate = 0.5
+    flow.ramping = True
+    waiting = asyncio.ensure_future(flow.attempt().__aenter__())
+    await asyncio.sleep(0.01)
+    assert flow._in_flight == 1
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert flow._in_flight == 0
+    assert flow._wanting == 0
+
+
+async def test_the_pacer_hears_when_callers_come_back_after_a_lull() -> None:
+    now = [100.0]
+    flow = Flow(lambda: now[0])
+    heard: list[float] = []
+    flow.pacer.busy_again = lambda: heard.append(now[0])  # type: ignore[method-assign]
+    async with flow.attempt() as turn:
+        turn.report(200, {})
+    assert heard == [100.0]  # the first ever: after "forever"
+    now[0] += 0.05
+    async with flow.attempt() as turn:  # a moment later: the same busy spell
+        turn.report(200, {})
+    now[0] += 1.0
+    async with flow.attempt() as turn:  # a second with nothing to send
+        turn.report(200, {})
+    assert heard == [100.0, 101.05]

@@ -206,3 +206,62 @@ def test_the_limiter_lets_go_once_429s_stop() -> None:
     asyncio.run(limiter.acquire())  # free, and it switched itself off
     assert not limiter.enabled
     assert limiter.relaxed == 1
+
+
+def test_a_busy_spell_after_a_lull_is_read_on_its_own() -> None:
+    # 200 successes a second, half a second with nothing to send, then 200 a second again:
+    # the last second holds the lull, which is no sign of a slower server.
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(100):
+        clock.now += 0.005
+        limiter.on_success()
+    clock.now += 0.5
+    limiter.busy_again()
+    for _ in range(40):
+        clock.now += 0.005
+        limiter.on_success()
+    limiter.on_throttle()
+    assert limiter.rate >= 0.9 * 190  # not 0.9 x the ~140 a second the window holds
+
+
+def test_a_pace_the_server_sustained_is_cut_from_itself_not_from_a_stall() -> None:
+    # Paced at ~200 a second, callers held back, for seconds without a 429; then a stall
+    # (of the server, or a full garbage collection here) and one 429 after it.
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(400):
+        clock.now += 0.005
+        limiter.on_success()
+    limiter.on_throttle()  # switched on at 0.9 x ~200
+    for _ in range(600):  # three seconds at the pace, callers waiting on it
+        clock.now += 0.005
+        limiter.on_success()
+        limiter._last_held = clock.now
+    clock.now += 0.4  # the stall: nothing came back
+    for _ in range(20):
+        clock.now += 0.005
+        limiter.on_success()
+        limiter._last_held = clock.now
+    paced = limiter.rate
+    assert paced > 180
+    limiter.on_throttle()
+    assert limiter.rate == pytest.approx(0.9 * paced)  # not 0.9 x the ~0.6 x a window reads
+
+
+def test_a_throttle_soon_after_another_is_still_cut_from_what_the_server_took() -> None:
+    # While the pace is still being found (a 429 less than a second ago), a held pace says
+    # nothing the server sustained: what came back is the base.
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(200):
+        clock.now += 0.005
+        limiter.on_success()
+    limiter.on_throttle()
+    for _ in range(40):  # 0.4 s at 100 a second, held
+        clock.now += 0.01
+        limiter.on_success()
+        limiter._last_held = clock.now
+    before = limiter.rate
+    limiter.on_throttle()
+    assert limiter.rate < 0.9 * before
