@@ -2,8 +2,16 @@
 
 ``await client.byok.list()`` is the first :class:`Page`; ``async for key in
 client.byok.list()`` is every key. Because the first page carries ``total_count``, the
-pager fetches the following pages concurrently (``concurrency`` at a time, yielded in
-order), holding only the pages in flight in memory.
+pager fetches the following pages concurrently (up to ``concurrency`` at a time, yielded
+in order), holding only the pages in flight in memory.
+
+How many pages are in flight is found as the listing goes (:class:`FanOut`, after TCP
+Vegas): it starts at two and grows by a page each time a page comes back about as fast
+as the fastest one did, so a server that answers in parallel (a slow network, a fast
+server) soon has ``concurrency`` pages at once. Pages that come back much slower waited
+somewhere (in the server's queue, in the client's pacer, behind a ``Retry-After``):
+more in flight would not list faster, only land more requests in a rate limit at the
+moment it runs out (every page in flight then gets a 429), so it shrinks again.
 
 Offsets move when keys are created or deleted during a listing. To list completely and
 without repeats anyway, consecutive pages overlap by a few keys: each page must contain
@@ -18,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
@@ -26,11 +36,18 @@ import attrs
 from ._constants import DEFAULT_LIST_CONCURRENCY, MAX_PAGE_SIZE
 from .models import BYOKKey, UndecodableItem
 
-__all__ = ["AsyncKeyPager", "Page", "only_named"]
+__all__ = ["FAN_OUT_START", "AsyncKeyPager", "FanOut", "Page", "only_named"]
 
 logger = logging.getLogger("asyncbyok")
 
 FetchPage = Callable[[int, int], Awaitable["Page"]]
+
+#: Pages in flight at first, before any page showed how the server keeps up.
+FAN_OUT_START = 2
+#: A page that took up to this many times the fastest one lets the fan-out grow; one
+#: that took more than ``_SLOW`` times makes it shrink (it waited longer than it was served).
+_UNHINDERED = 1.5
+_SLOW = 2.0
 
 
 @attrs.frozen(kw_only=True)
@@ -109,6 +126,34 @@ def only_named(page: Page, name: str) -> Page:
     return attrs.evolve(page, data=kept, filtered_out=filtered_out, fetch=fetch_named)
 
 
+class FanOut:
+    """How many pages of a listing to fetch at once: up to *most*, and no more than the
+    server answers in parallel (see the module docstring).
+
+    :meth:`done` is told how long each page took, its wait for a turn included (the
+    client's pacer and backoff gate). Compared with the fastest page of the listing: up
+    to 1.5 times as long, nothing held it up, so one more page goes in flight (after TCP
+    Vegas and BBR: a server far away takes many pages at once at no cost); more than
+    twice as long, it spent more time waiting than being served, so one fewer.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.size = min(most, FAN_OUT_START)
+        self.largest = self.size
+        """The most pages it allowed in flight at once (for tests and benchmarks)."""
+        self._fastest = math.inf
+
+    def done(self, seconds: float) -> None:
+        """A page came back after *seconds*."""
+        self._fastest = min(self._fastest, seconds)
+        if seconds <= _UNHINDERED * self._fastest:
+            self.size = min(self.most, self.size + 1)
+            self.largest = max(self.largest, self.size)
+        elif seconds > _SLOW * self._fastest:
+            self.size = max(1, self.size - 1)
+
+
 class AsyncKeyPager:
     """The result of ``client.byok.list(...)``: await it for one page, iterate for all keys.
 
@@ -132,6 +177,8 @@ class AsyncKeyPager:
         self._limit = limit
         self._concurrency = concurrency
         self._name = name
+        self.fan_out = FanOut(concurrency)
+        """How many pages the last listing (:meth:`pages`) fetched at once, and at most."""
         # Overlap between consecutive pages: a few keys, so pages still cover ~95% new ground.
         self._overlap = max(1, limit // 20) if limit > 1 else 0
 
@@ -154,9 +201,16 @@ class AsyncKeyPager:
             for key in page.data:
                 yield key
 
+    async def _timed(self, offset: int) -> tuple[Page, float]:
+        began = time.monotonic()
+        page = await self._fetch(offset, self._limit)
+        return page, time.monotonic() - began
+
     async def pages(self) -> AsyncIterator[Page]:
         """Every page in order; each page's ``data`` holds only keys not yielded before."""
-        first = await self._fetch(self._offset, self._limit)
+        fan_out = self.fan_out = FanOut(self._concurrency)
+        first, took = await self._timed(self._offset)
+        fan_out.done(took)
         warned: set[str] = set()
         _warn_undecodable(first, warned)
         yield self._shown(first)
@@ -167,19 +221,22 @@ class AsyncKeyPager:
         recent.extend(k.id for k in first.data)
         next_offset = first.offset + first.item_count - self._overlap
         total = first.total_count
-        window: collections.deque[tuple[int, asyncio.Task[Page]]] = collections.deque()
+        window: collections.deque[tuple[int, asyncio.Task[tuple[Page, float]]]] = (
+            collections.deque()
+        )
         backtracks = 0
         try:
             while True:
-                # Keep `concurrency` fetches in flight, guessing offsets one stride apart.
+                # Keep the fan-out's fetches in flight, guessing offsets one stride apart.
                 guess = window[-1][0] + stride if window else next_offset
-                while len(window) < self._concurrency and guess + self._overlap < total:
-                    window.append((guess, asyncio.ensure_future(self._fetch(guess, self._limit))))
+                while len(window) < fan_out.size and guess + self._overlap < total:
+                    window.append((guess, asyncio.ensure_future(self._timed(guess))))
                     guess += stride
                 if not window:
                     return
                 offset, task = window.popleft()
-                page = await task
+                page, took = await task
+                fan_out.done(took)
                 total = max(total, page.total_count)
                 anchor = _last_anchor(page.data, recent)
                 if anchor is None and offset > 0 and backtracks < 64:
@@ -233,13 +290,13 @@ def _last_anchor(data: list[BYOKKey], recent: collections.deque[str]) -> int | N
     return None
 
 
-def _cancel(window: collections.deque[tuple[int, asyncio.Task[Page]]]) -> None:
+def _cancel(window: collections.deque[tuple[int, asyncio.Task[tuple[Page, float]]]]) -> None:
     for _, task in window:
         task.cancel()
         # A cancelled fetch may already have failed: read its result so it is not logged.
         task.add_done_callback(_consume)
 
 
-def _consume(task: asyncio.Task[Page]) -> None:
+def _consume(task: asyncio.Task[tuple[Page, float]]) -> None:
     if not task.cancelled():
         task.exception()

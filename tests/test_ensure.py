@@ -11,7 +11,7 @@ import pytest
 
 import asyncbyok
 from asyncbyok import Client, DuplicateNameError, RetryPolicy, ValidationError
-from asyncbyok.emulator import Emulator, FaultConfig, Faults
+from asyncbyok.emulator import Emulator, FaultConfig, Faults, RateLimit
 
 RAW = "sk-proj-ensure-0123456789-AbCd"
 OTHER = "sk-proj-ensure-9876543210-WxYz"
@@ -238,3 +238,20 @@ async def test_concurrent_ensures_of_one_scope_share_a_listing() -> None:
         )
     assert [r.action for r in results] == ["created"] * 20
     assert emu.stats.requests["list"] == _listing(1_000)  # one listing, not twenty
+
+
+async def test_a_fresh_clients_listing_does_not_stampede_a_limit_it_does_not_know() -> None:
+    # 3,000 credentials (32 pages) under 10 requests per 0.2 s window: a fresh client
+    # knows nothing of the limit, and every page it has in flight when the window's
+    # quota runs out is refused. Fanning out 16 pages at once met 12 to 16 429s here; a
+    # fan-out that grows only while pages come back unhindered meets 3 to 5.
+    limit = RateLimit(rate=50.0, kind="window", window=0.2, retry_after="fractional")
+    async with (
+        Emulator(seed_keys=3_000, seed=10, rate_limit=limit) as emu,
+        Client(api_key=emu.management_key, base_url=emu.base_url) as c,
+    ):
+        names = [f"seed-openai-{i:06d}" for i in range(0, 3_000, 300)]
+        outcomes = await c.byok.ensure_many([{"provider": "openai", "name": n} for n in names])
+    assert [o.result.action for o in outcomes if o.result] == ["unchanged"] * 10
+    assert emu.stats.rate_limited <= 10
+    assert emu.stats.requests["list"] == _listing(3_000) + emu.stats.rate_limited

@@ -9,6 +9,7 @@ from typing import Any
 
 from asyncbyok import Client, CreateBYOKKeyRequest, Page
 from asyncbyok.emulator import Emulator, FaultConfig, Faults
+from asyncbyok.pagination import FAN_OUT_START, FanOut
 
 
 async def _fill(
@@ -82,7 +83,9 @@ async def test_filters(client: Client, emulator: Emulator) -> None:
 
 
 async def test_pages_are_fetched_concurrently(client: Client, emulator: Emulator) -> None:
-    await _fill(emulator, 1000)
+    # A server far away that answers in parallel: each page takes 50 ms however many
+    # are in flight, so the fan-out grows from two to the most allowed within a few pages.
+    await _fill(emulator, 3000)
     emulator.faults = Faults({"list": FaultConfig(latency=0.05)})
     raw = client.byok.with_raw_response
     fetch = raw.list_page
@@ -98,9 +101,27 @@ async def test_pages_are_fetched_concurrently(client: Client, emulator: Emulator
             in_flight -= 1
 
     raw.list_page = counting  # type: ignore[method-assign]
-    count = len([k async for k in client.byok.list(concurrency=8)])
-    assert count == 1000
+    pager = client.byok.list(concurrency=8)
+    count = len([k async for k in pager])
+    assert count == 3000
     assert peak == 8  # the following pages overlapped, 8 at a time, never more
+    assert pager.fan_out.largest == 8
+    assert emulator.stats.requests["list"] == 1 + -(-2900 // 95)  # each page once
+
+
+def test_the_fan_out_grows_while_pages_come_back_unhindered_and_shrinks_when_they_wait() -> None:
+    fan_out = FanOut(16)
+    assert fan_out.size == FAN_OUT_START
+    for _ in range(20):
+        fan_out.done(0.05)  # as fast as the fastest: nothing waited
+    assert fan_out.size == 16
+    for _ in range(30):
+        fan_out.done(0.5)  # ten times the fastest: most of the pages in flight waited
+    assert fan_out.size == 1  # never less than one
+    fan_out.done(0.06)  # one page of 1 in flight, a little slower: still room
+    assert fan_out.size == 2
+    assert fan_out.largest == 16
+    assert FanOut(1).size == 1
 
 
 async def test_churn_during_listing_loses_nothing_and_repeats_nothing(
