@@ -174,6 +174,12 @@ class _RateClock:
         self._busy = self._clock()
         self._busy_count = 0
 
+    def restart(self, now: float) -> None:
+        """Count from *now* only (see ``AdaptiveRateLimiter.on_throttle``)."""
+        self._times.clear()
+        self._first = now
+        self._busy = None
+
     def record(self) -> None:
         now = self._clock()
         self._busy_count += 1
@@ -442,6 +448,11 @@ class AdaptiveRateLimiter:
         self._last_throttle = now
         self._switch_on(now)
         self._set_rate(base * self._beta)
+        # What the server serves from now on is measured afresh: the last second still
+        # holds the burst that met the limit (a bucket's stored tokens, an unpaced
+        # start), and read at the next 429 it would cut from a rate the server never
+        # sustained, one 0.1 s step after another.
+        self._measured.restart(now)
 
     def on_count(self, state: LimitState) -> None:
         """Feed back the server's count of the limit (its ``RateLimit`` headers)."""

@@ -265,3 +265,21 @@ def test_a_throttle_soon_after_another_is_still_cut_from_what_the_server_took() 
     before = limiter.rate
     limiter.on_throttle()
     assert limiter.rate < 0.9 * before
+
+
+def test_after_a_cut_the_served_rate_is_measured_afresh() -> None:
+    # A fresh client empties a bucket (20 stored tokens, 200 a second) in a burst: 40
+    # successes in 0.1 s read as 400 a second. After the first cut, what the server
+    # serves is measured from the cut on, so the next 429 cuts from 200, not from 300.
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    for _ in range(40):
+        clock.now += 0.0025
+        limiter.on_success()
+    limiter.on_throttle()
+    assert limiter.rate == pytest.approx(360, rel=0.05)
+    for _ in range(24):  # 0.12 s at 200 a second
+        clock.now += 0.005
+        limiter.on_success()
+    limiter.on_throttle()
+    assert limiter.rate == pytest.approx(0.9 * 200, rel=0.05)
