@@ -125,6 +125,8 @@ def read_key_file(path: Path) -> str:
         raise KeyFileError("does not exist", missing=True) from None
     except OSError as exc:
         raise KeyFileError(f"cannot be read: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte, a lone surrogate: no file has that name
+        raise KeyFileError("cannot be read: it is not a file name") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -219,7 +221,24 @@ def key_reference_problem(ref: KeyRef) -> str | None:
             f"looks like a raw key, not {what} (the value is not shown); put the key in "
             f"{'a variable' if ref.kind == 'key_env' else 'a file'} and name it here"
         )
+    if ref.kind == "key_file" and not _is_file_name(ref.value):
+        return (
+            "must be a file path: this one holds a NUL byte or a character no file name "
+            "can have (a lone surrogate)"
+        )
     return None
+
+
+def _is_file_name(value: str) -> bool:
+    """Whether the operating system can take *value* as a path (YAML's ``"\\0"`` and
+    ``"\\ud800"`` escapes write what no file name holds)."""
+    if "\0" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _outside(base_dir: Path, value: str) -> bool:

@@ -236,6 +236,28 @@ def test_key_reference_errors_name_the_entry_not_the_value() -> None:
     assert RAW not in str(errors)
 
 
+@pytest.mark.parametrize("resolve_keys", [True, False])
+def test_a_key_file_no_file_can_be_named_is_an_error_not_a_crash(
+    tmp_path: Path, resolve_keys: bool
+) -> None:
+    # YAML escapes write what no file name holds: a NUL byte, or a lone surrogate (PyYAML
+    # reads "\ud83d\ude00", as json.dumps writes an emoji, as two of them). The operating
+    # system refused them with ValueError: `plan` ended in "unexpected UnicodeEncodeError".
+    # Found by tests/cli/test_properties.py: {"key_file": "HW\u009c\ud914\udd6f*z..."}.
+    text = """\
+        keys:
+          - {name: a, provider: openai, key_file: "x\\0y"}
+          - {name: b, provider: openai, key_file: "HW\\u009c\\ud914\\udd6f*z"}
+          - {name: c, provider: openai, key_file: "\\ud800/k"}
+        """
+    problem = (
+        "must be a file path: this one holds a NUL byte or a character no file name can "
+        "have (a lone surrogate)"
+    )
+    errors = errors_of(text, base_dir=tmp_path, resolve_keys=resolve_keys)
+    assert errors == {f"keys[{i}].key_file": f"line {i + 2}: {problem}" for i in range(3)}
+
+
 def test_key_file_is_relative_to_the_manifest(tmp_path: Path) -> None:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "openai").write_text(RAW + "\n")
