@@ -255,6 +255,7 @@ class Reader:
             if problem is not None:
                 self.fail(field_path, problem)
                 return None, "", None
+            self._note_key(ref)
             return _PLACEHOLDER_KEY, f"{ref.describe()} (not read)", "not read"
         result = resolve_key(
             ref,
@@ -275,6 +276,22 @@ class Reader:
         if result.faked:
             self.faked.append(ref.describe())
         return result.key, result.source, None
+
+    def _note_key(self, ref: KeyRef) -> None:
+        """Without resolving, the key a reference points at (if it points at one) is still
+        a secret: a key with no prefix to know it by, pasted into another field, would
+        otherwise be echoed by the error about that field, or by the server's. Nothing
+        missing or unreadable is an error here: no key is needed."""
+        if ref.kind == "key":
+            return  # noted already, as written
+        result = resolve_key(
+            ref,
+            base_dir=self.base_dir,
+            env=self.env,
+            allow_outside=self.allow_key_files_outside,
+        )
+        if result.key is not None:
+            self.secret(result.key)
 
     def _check_duplicates(self, entries: list[Any], defaults: Mapping[str, Any]) -> None:
         """Refuse two entries with one identity, even when either has other errors."""

@@ -90,8 +90,12 @@ def load_manifest(
     resolved (unset variable, missing file) gets a deterministic fake key instead of an
     error: for emulators only, never for a real server; a manifest that says
     ``missing_keys: keep`` keeps such references missing even then (its keys are left as
-    they are, as against a real server). With ``resolve_keys=False`` no key is read at all
-    (every entry's :attr:`~DesiredKey.key_missing` says so): enough to know the scopes.
+    they are, as against a real server). With ``resolve_keys=False`` no key is needed
+    (every entry's :attr:`~DesiredKey.key_missing` says it was not read): enough to know
+    the scopes. A key a reference does point at is still looked at, as a secret only: it
+    goes to *on_key*, and a copy of it in another field is refused unseen, as it is when
+    keys are resolved (a key with no prefix to know it by would otherwise be echoed by the
+    error about that field, or by a server's).
 
     *on_key* is called with every raw key read, before the manifest is checked further,
     so a caller can keep them out of whatever it shows, errors included.

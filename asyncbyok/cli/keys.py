@@ -104,7 +104,7 @@ def list_command(
         from .scopes import sort_keys
 
         out = settings.output
-        manifest = _scopes_of(manifest_path) if manifest_path is not None else None
+        manifest = _scopes_of(settings, manifest_path) if manifest_path is not None else None
         async with connect(settings) as conn:
             if manifest is not None:
                 keys = await _list_scopes(conn.client, manifest, provider)
@@ -135,11 +135,16 @@ def _listed(keys: list[BYOKKey], manifest: Path | None, workspace_id: str | None
     return f"{count(len(keys))} in workspace {workspace_id}"
 
 
-def _scopes_of(path: Path) -> Manifest:
-    """The manifest at *path*, for its scopes only: no key is read, none is needed."""
+def _scopes_of(settings: Settings, path: Path) -> Manifest:
+    """The manifest at *path*, for its scopes only: no key is needed. The keys it refers
+    to are secrets of the run all the same (a message about another field, or the
+    server's, could hold one)."""
     from ..apply import load_manifest
 
-    return load_manifest(path, resolve_keys=False, allow_inline_keys=True)
+    def secret(key: str) -> None:
+        settings.redactor.add(key, always=True)
+
+    return load_manifest(path, resolve_keys=False, allow_inline_keys=True, on_key=secret)
 
 
 async def _list_workspace(

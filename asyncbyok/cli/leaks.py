@@ -65,14 +65,22 @@ def _scope_options(func: F) -> F:
     return func
 
 
-def _workspaces(workspace_ids: Sequence[str], manifest_path: Path | None) -> list[str | None]:
-    """The workspaces to search (``None``: the default one), each once, in order."""
+def _workspaces(
+    settings: Settings, workspace_ids: Sequence[str], manifest_path: Path | None
+) -> list[str | None]:
+    """The workspaces to search (``None``: the default one), each once, in order; the
+    keys a manifest refers to are not needed, but are secrets of the run all the same."""
     if manifest_path is not None and workspace_ids:
         raise click.UsageError("--manifest and --workspace-id exclude each other: choose one")
     if manifest_path is not None:
         from ..apply import load_manifest
 
-        manifest = load_manifest(manifest_path, resolve_keys=False, allow_inline_keys=True)
+        def secret(key: str) -> None:
+            settings.redactor.add(key, always=True)
+
+        manifest = load_manifest(
+            manifest_path, resolve_keys=False, allow_inline_keys=True, on_key=secret
+        )
         given: list[str | None] = [k.workspace_id for k in manifest.keys]
     else:
         given = [None if w == "default" else w for w in workspace_ids] or [None]
@@ -167,7 +175,7 @@ def find_key_command(
             undetermined_notes,
         )
 
-        spaces = _workspaces(workspace_ids, manifest_path)
+        spaces = _workspaces(settings, workspace_ids, manifest_path)
         key = read_key(params, required=True, redactor=settings.redactor)
         _check(key, provider, spaces, _given(params, ""))
         async with connect(settings) as conn:
@@ -233,7 +241,7 @@ def rotate_command(
     settings = ctx.ensure_object(Settings)
 
     async def main() -> int:
-        spaces = _workspaces(workspace_ids, manifest_path)
+        spaces = _workspaces(settings, workspace_ids, manifest_path)
         old, change = _read_keys(settings, params, disable)
         _check(old, provider, spaces, _given(params, "from-"))
         async with connect(settings) as conn:

@@ -163,6 +163,42 @@ def test_a_key_pasted_into_another_manifest_field_is_not_echoed(
     assert created.stderr.startswith("Error: --name: the value holds the raw key")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list", "--manifest"],
+        ["find-key", "--key-env", "K2", "--manifest"],
+        ["rotate", "--from-key-env", "K2", "--disable", "--manifest"],
+    ],
+    ids=["list", "find-key", "rotate"],
+)
+@pytest.mark.parametrize(
+    "fields",
+    [
+        f"defaults: {{workspace_id: {PLAIN}}}\nkeys: [{{name: a, provider: openai, key_env: K}}]",
+        f"keys:\n  - {{name: a, provider: openai, key_env: K, workspace_id: x{PLAIN}}}",
+        f"keys:\n  - {{name: a, provider: {PLAIN}, key_env: K}}",
+        f"keys:\n  - {{name: a, provider: openai, key_file: k, workspace_id: {PLAIN}}}",
+    ],
+    ids=["default-workspace", "workspace", "provider", "key-file"],
+)
+def test_a_manifest_read_for_its_scopes_does_not_echo_its_keys(
+    conn: list[str], tmp_path: Path, command: list[str], fields: str
+) -> None:
+    # --manifest needs no key, but the keys a manifest refers to are secrets all the same:
+    # the error about a workspace id, or the server's about a provider, used to show PLAIN
+    # (found by tests/cli/test_properties.py: `defaults: {"workspace_id": PLAIN}`).
+    (tmp_path / "k").write_text(PLAIN + "\n")
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(f"version: 1\n{fields}\n")
+    env = {"K": PLAIN, "K2": "sk-proj-other-0000AbCd"}
+    for extra in ([], ["--json"]):
+        result = asyncbyok(*command, str(manifest), *extra, *conn, env=env)
+        assert result.code == 2, result.stderr
+        assert PLAIN not in result.stdout + result.stderr, (extra, result.stderr)
+        assert "holds a raw key the manifest refers to (not shown)" in result.stderr
+
+
 def test_a_key_shaped_name_is_refused_not_stored(
     emu: Emulator, conn: list[str], tmp_path: Path
 ) -> None:
