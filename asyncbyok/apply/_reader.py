@@ -108,10 +108,15 @@ class Reader:
 
     def _refuse_pasted_keys(self, data: Mapping[str, Any]) -> None:
         """Refuse a raw key the manifest refers to, written into another field too (a name
-        or a workspace id would be stored or shown in plain text)."""
+        or a workspace id would be stored or shown in plain text).
+
+        That field's other errors go: they may show its value cut short ("not a UUID:
+        'aaa... f00dface4bee9c0f...'"), and a key cut short is past the redaction of the
+        whole key."""
         keys = [k for k in self.keys_read if len(k) >= _SHORTEST_KEY_FOUND]
         if not keys:
             return
+        pasted: set[str] = set()
         pending: list[tuple[str, Any]] = [("", data)]
         while pending:  # the document is bounded (MAX_NODES): a walk is cheap
             path, value = pending.pop()
@@ -120,6 +125,10 @@ class Reader:
             elif isinstance(value, list):
                 pending.extend((join_path(path, i), v) for i, v in enumerate(value))
             elif isinstance(value, str) and any(k in value for k in keys):
+                pasted.add(path)
+        if pasted:
+            self.errors = [e for e in self.errors if e.path not in pasted]
+            for path in sorted(pasted):
                 self.fail(path, PASTED_KEY)
 
     def _version(self, data: Mapping[str, Any]) -> None:

@@ -137,16 +137,19 @@ def test_a_key_pasted_into_another_manifest_field_is_not_echoed(
     conn: list[str], tmp_path: Path
 ) -> None:
     manifest = tmp_path / "fleet.yaml"
-    manifest.write_text(
-        "version: 1\nkeys:\n  - name: a\n    provider: openai\n    key_env: K\n"
-        f"    workspace_id: {PLAIN}\n    allowed_models: [{PLAIN}x]\n"
-    )
-    for extra in ([], ["--json"], ["--debug"]):
-        result = asyncbyok("plan", str(manifest), *extra, *conn, env={"K": PLAIN})
-        assert result.code == 2
-        assert PLAIN not in result.stdout + result.stderr, extra
-        assert "workspace_id: line 6: must be a UUID" in result.stderr
-        assert "<redacted>" in result.stderr
+    # The field's own error would show the value, cut short past 60 characters: here the
+    # key's first 19, which no redaction of the whole key finds. It is left out.
+    for workspace in (PLAIN, f"{'a' * 40} {PLAIN}"):
+        manifest.write_text(
+            "version: 1\nkeys:\n  - name: a\n    provider: openai\n    key_env: K\n"
+            f"    workspace_id: {workspace}\n    allowed_models: [{PLAIN}x]\n"
+        )
+        for extra in ([], ["--json"], ["--debug"]):
+            result = asyncbyok("plan", str(manifest), *extra, *conn, env={"K": PLAIN})
+            assert result.code == 2
+            assert PLAIN[:8] not in result.stdout + result.stderr, extra
+            assert "workspace_id: line 6: holds a raw key" in result.stderr
+            assert "must be a UUID" not in result.stderr
     # In a field nothing else checks, it would have been stored: refused, unseen.
     manifest.write_text(f"version: 1\nkeys: [{{name: 'a {PLAIN}', provider: openai, key_env: K}}]")
     result = asyncbyok("plan", str(manifest), *conn, env={"K": PLAIN})
