@@ -27,9 +27,20 @@ def command() -> list[str]:
     return [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "asyncbyok.cli"]
 
 
+# Variables with which rich takes any stream for a terminal, and writes escape sequences
+# (bold headers, a progress bar) into a pipe: a CI runner may set them. Tests that want a
+# terminal pass their own.
+_TERMINAL_OVERRIDES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment without any OpenRouter settings (tests pass their own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    """The environment without any OpenRouter settings (tests pass their own), nor any
+    setting that makes a pipe pass for a terminal."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("OPENROUTER_") and k not in _TERMINAL_OVERRIDES
+    }
     env.update({"NO_COLOR": "1", "COLUMNS": "200"})
     env.update(extra or {})
     return env
@@ -49,6 +60,7 @@ def asyncbyok(*args: str, env: Mapping[str, str] | None = None, input: str = "")
     """Run ``asyncbyok ARGS`` in this process, as the console script does
     (``main(args, standalone_mode=False)``); stdin is not a terminal."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OPENROUTER_")}
+    overrides.update(dict.fromkeys(_TERMINAL_OVERRIDES))
     overrides.update({"NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
     with CliRunner().isolation(input=input, env=overrides) as (stdout, stderr, _):
         code = main(list(args), standalone_mode=False)
