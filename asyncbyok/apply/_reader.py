@@ -35,12 +35,18 @@ from .desired import (
     Identity,
 )
 
-__all__ = ["PASTED_KEY", "Reader"]
+__all__ = ["KEY_SHAPED_VALUE", "PASTED_KEY", "Reader"]
 
 PASTED_KEY = (
     "holds a raw key the manifest refers to (not shown): a key goes in key_env or key_file "
     "only, never in another field, where it would be stored or shown in plain text"
 )
+KEY_SHAPED_VALUE = (
+    "looks like it holds a raw key (not shown): a key goes in key_env or key_file only, "
+    "never in another field, where it would be stored or shown in plain text"
+)
+# Fields whose values are checked for keys where they are read.
+_OWN_KEY_CHECK = frozenset({"name", "key_env", "key_file"})
 # A key shorter than this is not looked for in other fields: too likely to occur there.
 _SHORTEST_KEY_FOUND = 8
 
@@ -107,29 +113,39 @@ class Reader:
         self.on_key(key)
 
     def _refuse_pasted_keys(self, data: Mapping[str, Any]) -> None:
-        """Refuse a raw key the manifest refers to, written into another field too (a name
-        or a workspace id would be stored or shown in plain text).
+        """Refuse a raw key written into a field other than ``key``: one the manifest refers
+        to, or, in an entry or the defaults, any token with the shape of a key (a model in
+        an allowlist, a region, a workspace id would be stored, and shown in plain text by
+        the plan and every listing after it). Names have a check of their own, and so do
+        key references.
 
         That field's other errors go: they may show its value cut short ("not a UUID:
         'aaa... f00dface4bee9c0f...'"), and a key cut short is past the redaction of the
         whole key."""
         keys = [k for k in self.keys_read if len(k) >= _SHORTEST_KEY_FOUND]
-        if not keys:
-            return
-        pasted: set[str] = set()
-        pending: list[tuple[str, Any]] = [("", data)]
+        found: dict[str, str] = {}
+        # (path, field name, value, whether a key-shaped token is refused there)
+        pending: list[tuple[str, str, Any, bool]] = [("", "", data, False)]
         while pending:  # the document is bounded (MAX_NODES): a walk is cheap
-            path, value = pending.pop()
+            path, field, value, shaped = pending.pop()
             if isinstance(value, Mapping):
-                pending.extend((join_path(path, str(f)), v) for f, v in value.items() if f != "key")
+                for f, v in value.items():
+                    if f == "key":
+                        continue
+                    inside = shaped or (path == "" and f in ("keys", "defaults"))
+                    pending.append((join_path(path, str(f)), str(f), v, inside))
             elif isinstance(value, list):
-                pending.extend((join_path(path, i), v) for i, v in enumerate(value))
-            elif isinstance(value, str) and any(k in value for k in keys):
-                pasted.add(path)
-        if pasted:
-            self.errors = [e for e in self.errors if e.path not in pasted]
-            for path in sorted(pasted):
-                self.fail(path, PASTED_KEY)
+                pending.extend((join_path(path, i), field, v, shaped) for i, v in enumerate(value))
+            elif not isinstance(value, str):
+                continue
+            elif any(k in value for k in keys):
+                found[path] = PASTED_KEY
+            elif shaped and field not in _OWN_KEY_CHECK and KEY_TOKEN.search(value):
+                found[path] = KEY_SHAPED_VALUE
+        if found:
+            self.errors = [e for e in self.errors if e.path not in found]
+            for path in sorted(found):
+                self.fail(path, found[path])
 
     def _version(self, data: Mapping[str, Any]) -> None:
         supported = ", ".join(map(str, SUPPORTED_VERSIONS))

@@ -225,6 +225,14 @@ FOUND: list[tuple[bytes, list[str]]] = [
         b'  - {"name": "a", "provider": "openai", "key_file": "x\\u0000y"}\n',
         ["apply", "--yes"],
     ),
+    # A key the manifest does not refer to (nothing reads K), in an allowlist: the plan
+    # showed it, and the server stored it for every later listing to show.
+    (
+        b"version: 1\nkeys:\n  - {name: k2, provider: openai, key_env: K2}\n"
+        + f"  - {json.dumps({'name': 'eu', 'provider': 'openai', 'key_env': 'K2'})[:-1]}, "
+        f'"allowed_models": ["prod {CANARY}"]}}\n'.encode(),
+        ["apply", "--yes"],
+    ),
 ]
 
 

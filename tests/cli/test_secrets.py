@@ -202,6 +202,34 @@ def test_a_manifest_read_for_its_scopes_does_not_echo_its_keys(
         assert "holds a raw key the manifest refers to (not shown)" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        f"allowed_models: [openai/gpt-4o, 'prod {RAW}']",
+        f"allowed_user_ids: ['x {RAW}']",
+        f"declared_region: '{RAW}x'",
+        f"workspace_id: '{'a' * 40} {RAW}'",
+    ],
+)
+def test_a_key_shaped_value_in_any_field_is_refused_not_stored(
+    emu: Emulator, conn: list[str], tmp_path: Path, field: str
+) -> None:
+    # A key the manifest does not refer to, in a field no name check sees, was shown by
+    # the plan on stdout, stored, and listed by every command after it.
+    entry = "name: a, provider: openai, key_env: K"
+    in_entry = f"keys: [{{{entry}, {field}}}]"
+    in_defaults = f"defaults: {{{field}}}\nkeys: [{{{entry}}}]"
+    for where in (in_entry, in_defaults):
+        manifest = tmp_path / "fleet.yaml"
+        manifest.write_text(f"version: 1\n{where}\n")
+        for command in (["apply", "--yes"], ["plan", "--json"], ["list", "--manifest"]):
+            result = asyncbyok(*command, str(manifest), *conn, env={"K": "sk-proj-good-0000AbCd"})
+            assert result.code == 2, (command, result.stdout)
+            assert leaked(result) == [], command
+            assert "looks like it holds a raw key (not shown)" in result.stderr
+    assert emu.store.live() == []
+
+
 def test_a_key_shaped_name_is_refused_not_stored(
     emu: Emulator, conn: list[str], tmp_path: Path
 ) -> None:
