@@ -12,6 +12,7 @@ import re
 from typing import Any, Literal, Protocol
 
 from ._constants import ALLOWLIST_MAX_ITEMS
+from ._keyshape import looks_like_key
 from ._sentinel import UNSET
 from .errors import FieldError, ValidationError
 
@@ -42,17 +43,27 @@ def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def uuid_message(value: str) -> str:
-    """What is wrong with *value*, a string that is not a UUID (the value shown, cut short)."""
+def uuid_message(value: str, secrets: tuple[str, ...] = ()) -> str:
+    """What is wrong with *value*, a string that is not a UUID (the value shown, cut short).
+
+    A value with the shape of a key, or holding one of *secrets* (the raw key of the same
+    request), is not shown: a key pasted into the wrong field must not be echoed, in full
+    or cut short.
+    """
+    like = "must be a UUID like 550e8400-e29b-41d4-a716-446655440000"
+    if looks_like_key(value) or any(s and s in value for s in secrets):
+        return f"{like}, not a value shaped like a key (it is not shown)"
     shown = value if len(value) <= 60 else value[:60] + "..."
-    return f"must be a UUID like 550e8400-e29b-41d4-a716-446655440000, not {shown!r}"
+    return f"{like}, not {shown!r}"
 
 
 class Checker:
     """Collects the field errors of one object."""
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, secrets: tuple[str, ...] = ()) -> None:
         self.subject = subject
+        self.secrets = secrets
+        """What no message may quote (the raw key of the object checked)."""
         self.errors: list[FieldError] = []
 
     def fail(self, path: str, message: str) -> None:
@@ -144,7 +155,7 @@ class Checker:
     def uuid(self, path: str, value: Any, *, required: bool = False) -> None:
         self.string(path, value, required=required)
         if isinstance(value, str) and not UUID_PATTERN.fullmatch(value):
-            self.fail(path, uuid_message(value))
+            self.fail(path, uuid_message(value, self.secrets))
 
     def string_list(
         self,

@@ -295,7 +295,8 @@ def request_fields(cls: type[Any]) -> tuple[RequestField, ...]:
 def _check(request: Any) -> None:
     """Check every field of a request against its rule; raise one error naming them all."""
     cls = type(request)
-    c = Checker(cls.__name__)
+    key = request.key
+    c = Checker(cls.__name__, (key,) if type(key) is str and len(key) >= 8 else ())
     for field in request_fields(cls):
         value = getattr(request, field.name)
         if value is UNSET and not field.required:

@@ -240,3 +240,21 @@ def test_every_exception_of_the_tree_is_canary_free() -> None:
     tree = {name for name in asyncbyok.errors.__all__ if name.endswith("Error")}
     tree -= {"FieldError", "APIError", "UnreadableStateError"}
     assert tree | {"AsyncBYOKError"} == here | hostile | set(FROM_THE_EMULATOR)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "f00dface4bee9c0ffee5a1b2c3d4e5f6",  # no prefix to know it by
+        "f00dface4bee9c0ffee5a1b2c3d4e5f6" * 3,  # long: quoted cut short, it would show
+        "sk-proj-PASTED0pasted1PASTED2pasted3",  # the shape of a key
+    ],
+)
+def test_a_key_pasted_into_the_workspace_id_is_not_echoed(key: str) -> None:
+    with pytest.raises(asyncbyok.ValidationError) as caught:
+        asyncbyok.CreateBYOKKeyRequest(provider="openai", key=key, workspace_id=key)
+    text = str(caught.value) + repr(caught.value) + repr(caught.value.errors)
+    assert "workspace_id" in text
+    assert "must be a UUID" in text
+    assert key[:12] not in text
+    assert key[-12:] not in text
