@@ -177,7 +177,7 @@ class Attempt:
             return
         count = parse_rate_limit(headers)
         if count is not None:  # first: it tells how to read a 429
-            pacer.on_count(count)
+            pacer.on_count(count, throttled=not success)
         if not success:
             pacer.on_throttle(probe=probe)
         if pacer.enabled and flow.ramping:

@@ -243,7 +243,11 @@ class _WindowPhase:
         risen = last is not None and state.remaining - last[1] > state.limit / 2
         if risen and last is not None and now - last[0] <= window / 2:  # wider: too vague
             self._turns.append((last[0], now))
-            self._phase = self._locate(window)
+            # Turns that disagree (an answer late behind a later one, on a busy loop)
+            # leave the phase found before as it was, until two agree again.
+            known = self._phase if window == self._window else None
+            located = self._locate(window)
+            self._phase = known if located is None else located
         if self._phase is None or window != self._window:
             return None
         reset = window - (now - self._phase) % window
@@ -280,7 +284,7 @@ class AdaptiveRateLimiter:
     """A token bucket whose rate adapts to the server's limit.
 
     ``acquire()`` is free until the first sign of a limit; after that it paces requests
-    at :attr:`rate` per second. Two signs, two ways of finding the pace:
+    at :attr:`rate` per second. Three signs, three ways of finding the pace:
 
     - **429s** (a server that says nothing more): CUBIC, as in the AWS SDKs' adaptive
       mode. On a 429 the rate is cut to ``beta`` of what the server was measured to
@@ -301,6 +305,13 @@ class AdaptiveRateLimiter:
       time, so they cut together and grow alike: additive increase and multiplicative
       decrease in step, which converges to equal shares (Chiu and Jain, 1989), mostly
       before the server refuses anything.
+    - **A count in whole seconds** of a limit that refills within two (the IETF draft's
+      ``t=1``): when the quota refills is unknown (until a fixed window's turns show
+      it, ``_WindowPhase``), and a bucket's quota is its burst, not its rate, so there
+      is no common share to grow by. What is left of the quota is still common: each
+      answer with under ``COARSE_LOW`` of it left cuts the pace by ``COARSE_MARK``,
+      and it doubles every ``COARSE_DOUBLING`` seconds otherwise. A client twice as
+      fast meets twice those answers, so shares meet (proportional fairness).
 
     It switches itself off again (:attr:`enabled` false) once ``relax_after`` seconds
     have passed with no sign of the limit and no caller held back: a long-lived client
@@ -318,6 +329,13 @@ class AdaptiveRateLimiter:
     HEADER_MARGIN = 0.1
     #: Seconds to double the first pace, until the quota first drains too fast.
     HEADER_DOUBLING = 0.15
+    #: With no moment of refill known (whole seconds), the share of the quota left
+    #: below which the clients go too fast...
+    COARSE_LOW = 0.25
+    #: ...the cut of the pace at each answer that says so...
+    COARSE_MARK = 0.2
+    #: ...and the seconds to double it otherwise.
+    COARSE_DOUBLING = 0.5
 
     def __init__(
         self,
@@ -349,6 +367,9 @@ class AdaptiveRateLimiter:
         self._grown = clock()
         self._growth = 0.0  # requests a second added each second, while the count allows
         self._doubling = False
+        self._doubling_time = self.HEADER_DOUBLING
+        self._started = self._exact = -math.inf
+        self._coarse = False
         self._limit = 0
         self._phase = _WindowPhase()
         self.throttles = 0
@@ -454,20 +475,26 @@ class AdaptiveRateLimiter:
         # sustained, one 0.1 s step after another.
         self._measured.restart(now)
 
-    def on_count(self, state: LimitState) -> None:
-        """Feed back the server's count of the limit (its ``RateLimit`` headers)."""
+    def on_count(self, state: LimitState, *, throttled: bool = False) -> None:
+        """Feed back the server's count of the limit (its ``RateLimit`` headers), from a
+        429 when *throttled*."""
         now = self._clock()
-        if state.reset == int(state.reset) and max(state.reset, state.window or 0) <= 2:
+        coarse = False
+        if state.reset != int(state.reset):
+            self._exact = now
+        elif max(state.reset, state.window or 0) <= 2:
+            if now - self._exact < self._relax_after:
+                return  # a server that counts in fractions, at a whole second by chance
             # Whole seconds of a limit that refills in a second or two say nothing about
             # when it refills, unless the quota's own jumps show a fixed window's phase.
             precise = self._phase.precise(state, now)
-            if precise is None:
-                return
-            state = precise
+            coarse = precise is None
+            state = precise or state
         # Paced by its own 429s until now (its count was unusable, or stopped coming):
         # every other client of the limit paced itself differently, so all start over
         # from the same share, or they keep unequal shares for most of a run.
         joining = self.enabled and not self.coordinated
+        self._coarse = coarse
         self._counted = now
         self._limit = state.limit
         self._period = max(self._period * 0.999, state.reset, state.window or 0.0)
@@ -475,6 +502,9 @@ class AdaptiveRateLimiter:
             return
         if joining:
             self._start_shared(now)
+            return
+        if coarse:
+            self._on_coarse(state, now, throttled)
             return
         share = self.HEADER_GROWTH * state.limit / self._period
         ahead = state.remaining / state.limit < state.reset / self._period - self.HEADER_MARGIN
@@ -489,11 +519,42 @@ class AdaptiveRateLimiter:
             self._growth = share
         self._grown = now
 
+    def _on_coarse(self, state: LimitState, now: float, throttled: bool) -> None:
+        """A count with no moment of refill known: what is left of the quota still is.
+
+        Nearly none left says the clients together go too fast, whatever the moment.
+        With no common rate to grow by (a bucket's quota is its burst, not its rate),
+        each such answer cuts the pace by ``COARSE_MARK`` and the pace otherwise
+        doubles every ``COARSE_DOUBLING`` seconds: a client twice as fast meets twice
+        the marks, so the faster lose more and the shares meet (proportional fairness).
+        """
+        low = state.remaining <= state.limit * self.COARSE_LOW
+        if not self.enabled:
+            # Switch on as the exact count would if the quota had just refilled (the
+            # latest the whole seconds allow): a start unpaced into a window lets the
+            # first client out take most of it, and keep that lead to the end.
+            if state.remaining / state.limit < state.reset / self._period - self.HEADER_MARGIN:
+                self._start_shared(now)
+            return
+        if throttled:  # no growth while refused; the 429 cuts on its own, once a burst
+            self._grown = now
+            return
+        self._grow()
+        self._doubling = True
+        self._growth = 0.0
+        if not low or now - self._started < self.HEADER_GAP:
+            return  # (the answers to what was sent before the start mark no pace)
+        self._last_throttle = now
+        self._set_rate(self.rate * (1 - self.COARSE_MARK))
+        self._doubling_time = self.COARSE_DOUBLING
+
     def _slow_down(self, now: float) -> None:
         """The count (or a 429) says the clients go too fast: cut by ``HEADER_BETA``."""
         self._grow()
         self._cut(now, self.HEADER_BETA)
         self._doubling = False
+        if self._coarse:
+            self._doubling_time = self.COARSE_DOUBLING
 
     def _start_shared(self, now: float) -> None:
         """Switch on at the same share of the limit as every other client of it, and
@@ -504,14 +565,18 @@ class AdaptiveRateLimiter:
         # second at least, so that every client starts from the same low pace.
         self._set_rate(self.HEADER_GROWTH * self._limit / max(self._period, 1.0))
         self._doubling = True
+        self._doubling_time = self.HEADER_DOUBLING
+        self._started = now
         self._grown = now
 
     def _grow(self) -> None:
         """Add the growth since it was last added (the server's count says there is room)."""
         now = self._clock()
-        elapsed = max(0.0, now - self._grown)
+        # Growth while the pace is in use: a spell with no answers (a closed gate) adds
+        # at most two requests' time, or a pace unused would come back many times over.
+        elapsed = min(max(0.0, now - self._grown), max(self.HEADER_GAP, 2 / self.rate))
         if self._doubling:
-            self._set_rate(self.rate * 2 ** (elapsed / self.HEADER_DOUBLING))
+            self._set_rate(self.rate * 2 ** (elapsed / self._doubling_time))
         else:
             self._set_rate(self.rate + self._growth * elapsed)
         self._grown = now
@@ -533,8 +598,11 @@ class AdaptiveRateLimiter:
         self.rate = math.inf
         self._lock = None
         self._last_throttle = self._last_held = self._counted = -math.inf
+        self._started = self._exact = -math.inf
         self._period = 0.0
         self._growth = 0.0
+        self._doubling = self._coarse = False
+        self._doubling_time = self.HEADER_DOUBLING
         self._measured.reset()
         self._phase = _WindowPhase()
 

@@ -62,6 +62,7 @@ async def _work(
                         round(time.time() - started, 2),
                         round(pacer.rate, 1) if pacer.enabled else None,
                         done[0],
+                        client.rate_limited,
                     )
                 )
                 await asyncio.sleep(0.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import pytest
@@ -133,10 +134,15 @@ def test_the_count_doubles_the_pace_then_cuts_and_grows_it_by_a_common_share() -
     clock.now += 1.0
     limiter.on_count(_count(18, 0.01))  # room: grown by a share of the limit's own rate
     limiter.on_count(_count(18, 0.01))  # (the share is added from when room was seen)
-    clock.now += 1.0
-    limiter.on_count(_count(18, 0.01))
+    for _ in range(10):  # answers coming all the while: the pace is in use
+        clock.now += 0.1
+        limiter.on_count(_count(18, 0.01))
     share = AdaptiveRateLimiter.HEADER_GROWTH * 20 / 0.1
     assert limiter.rate == pytest.approx(cut + share, rel=0.02)
+    clock.now += 1.5  # a spell with no answers (a gate shut, nothing to send)...
+    limiter.on_count(_count(18, 0.01))
+    # ...adds at most HEADER_GAP's growth, not 1.5 seconds' worth of an unused pace.
+    assert limiter.rate == pytest.approx(cut + 1.2 * share, rel=0.02)
 
 
 def test_a_probes_429_does_not_cut_the_pace() -> None:
@@ -154,10 +160,84 @@ def test_a_probes_429_does_not_cut_the_pace() -> None:
     assert limiter.rate < pace
 
 
-def test_whole_seconds_of_a_fast_limit_say_too_little_to_pace_by() -> None:
-    limiter = AdaptiveRateLimiter(FakeClock())
-    limiter.on_count(LimitState(20, 0, 1.0, 1.0))  # the IETF form of a 0.1 s bucket
-    assert not limiter.coordinated
+def _ietf(remaining: int, limit: int = 20) -> LimitState:
+    """A count in the IETF draft's whole seconds (``r=...;t=1``, ``q=...;w=1``)."""
+    return LimitState(limit, remaining, 1.0, 1.0)
+
+
+def test_whole_seconds_still_pace_by_what_is_left_of_the_quota() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    limiter.on_count(_ietf(19))
+    assert not limiter.enabled  # the quota nearly whole: nothing drains yet
+    limiter.on_count(_ietf(10))  # half gone: too fast, were the quota just refilled
+    assert limiter.enabled
+    assert limiter.coordinated
+    start = limiter.rate
+    assert start == pytest.approx(AdaptiveRateLimiter.HEADER_GROWTH * 20 / 1.0)
+    clock.now += 0.1
+    limiter.on_count(_ietf(0))  # the answer to what was sent before the start...
+    assert limiter.rate == pytest.approx(start * 2 ** (0.1 / AdaptiveRateLimiter.HEADER_DOUBLING))
+    clock.now += 0.2
+    limiter.on_count(_ietf(0), throttled=True)  # ...and a 429's count: neither marks the pace
+    assert limiter.rate == pytest.approx(start * 2 ** (0.1 / AdaptiveRateLimiter.HEADER_DOUBLING))
+    limiter.on_count(_ietf(2))  # an answer with a tenth left: a mark, cut
+    marked = start * 2 ** (0.1 / AdaptiveRateLimiter.HEADER_DOUBLING)
+    marked *= 1 - AdaptiveRateLimiter.COARSE_MARK
+    assert limiter.rate == pytest.approx(marked)
+    clock.now += 0.1
+    limiter.on_count(_ietf(15))  # room: it grows again, more slowly after a mark
+    assert limiter.rate == pytest.approx(marked * 2 ** (0.1 / AdaptiveRateLimiter.COARSE_DOUBLING))
+
+
+def _share_a_bucket(
+    joins: list[float], seconds: float, *, rate: float = 200.0, burst: int = 20
+) -> tuple[list[AdaptiveRateLimiter], list[list[float]], int]:
+    """Clients that join at *joins* sharing a token bucket whose counts come in the
+    IETF form, simulated in 1 ms steps: the limiters' paces, what each sent per second
+    (each would send 400 a second unpaced), and how many 429s the bucket gave."""
+    clock = FakeClock()
+    start = clock.now
+    limiters = [AdaptiveRateLimiter(clock) for _ in joins]
+    credit = [0.0 for _ in joins]
+    sent: list[list[float]] = [[0.0] * int(seconds) for _ in joins]
+    tokens, refused, step = float(burst), 0, 0.001
+    order = random.Random(7)
+    for tick in range(int(seconds / step)):
+        clock.now = start + tick * step
+        tokens = min(float(burst), tokens + rate * step)
+        for i in order.sample(range(len(limiters)), len(limiters)):  # no one always first
+            limiter = limiters[i]
+            if clock.now - start < joins[i]:
+                continue
+            pace = limiter.rate if limiter.enabled else 400.0
+            credit[i] = min(credit[i] + min(pace, 400.0) * step, 1.0)
+            if credit[i] < 1.0:
+                continue
+            credit[i] -= 1.0
+            ok = tokens >= 1.0
+            tokens -= 1.0 if ok else 0.0
+            sent[i][int(tick * step)] += 1 if ok else 0
+            refused += 0 if ok else 1
+            limiter.on_count(_ietf(int(tokens)), throttled=not ok)
+            if ok:
+                limiter.on_success()
+            else:
+                limiter.on_throttle()
+    return limiters, sent, refused
+
+
+def test_clients_of_a_bucket_counted_in_whole_seconds_converge_to_equal_shares() -> None:
+    # A bucket's whole-second count says nothing of its rate (its quota is its burst),
+    # so there is no common share to grow by; what is left of the quota is common, and
+    # a client twice as fast meets twice the answers that say "nearly none left".
+    # Before, such counts were unused: each client paced by its own 429s.
+    limiters, sent, refused = _share_a_bucket([0.0, 3.0], seconds=12)
+    assert all(limiter.coordinated for limiter in limiters)
+    first, late = sum(sent[0][-5:]) / 5, sum(sent[1][-5:]) / 5
+    assert first + late >= 0.9 * 200  # the limit used...
+    assert min(first, late) / max(first, late) >= 0.85  # ...in equal shares
+    assert refused <= 0.02 * sum(map(sum, sent))
 
 
 def _drain_windows(limiter: AdaptiveRateLimiter, clock: FakeClock, turns: list[float]) -> None:
@@ -173,25 +253,40 @@ def test_whole_seconds_of_a_fixed_window_are_made_precise_by_the_quotas_jumps() 
     clock = FakeClock()
     limiter = AdaptiveRateLimiter(clock)
     _drain_windows(limiter, clock, [0.3, 1.3])
-    assert not limiter.coordinated  # one turn of the window seen: its phase not yet known
+    assert limiter._phase._phase is None  # one turn of the window seen: phase not yet known
     _drain_windows(limiter, clock, [2.3])
-    assert limiter.coordinated  # two turns a window apart
+    assert limiter._phase._phase is not None  # two turns a window apart
     phase = limiter._phase.precise(LimitState(200, 100, 1.0, 1.0), 2.55)
     assert phase is not None
     # The window turns again at 3.3; each turn was seen within 0.1 s (counts 0.1 s apart).
     assert phase.reset == pytest.approx(0.75, abs=0.06)
 
 
-def test_a_token_buckets_whole_second_counts_stay_unused() -> None:
+def test_a_token_bucket_shows_no_phase_and_paces_by_what_is_left() -> None:
     # A bucket refills all the time: its quota rises at no regular moment.
     clock = FakeClock()
     limiter = AdaptiveRateLimiter(clock)
     rises = [(0.0, 2), (0.17, 15), (0.2, 1), (0.61, 18), (0.65, 0), (0.93, 19), (1.0, 3)]
     for moment, remaining in [*rises, (1.15, 1), (1.49, 17)]:
         clock.now = moment
-        limiter.on_count(LimitState(20, remaining, 1.0, 1.0))
-    assert not limiter.coordinated
-    assert not limiter.enabled
+        limiter.on_count(_ietf(remaining))
+    assert limiter._phase._phase is None
+    assert limiter.coordinated  # by the coarse count
+
+
+def test_a_count_in_fractions_at_a_whole_second_by_chance_is_no_coarse_count() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(clock)
+    limiter.on_count(LimitState(200, 200, 0.5))
+    clock.now += 0.01
+    limiter.on_count(LimitState(200, 100, 0.49))  # half gone with half to go: ahead
+    clock.now += 0.3
+    limiter.on_count(LimitState(200, 150, 0.19))  # room: grows by a share
+    pace = limiter.rate
+    clock.now += 0.01
+    limiter.on_count(LimitState(200, 10, 1.0))  # X-RateLimit-Reset: 1.000, exactly
+    assert not limiter._coarse
+    assert limiter.rate == pace
 
 
 def test_the_limiter_lets_go_once_429s_stop() -> None:
