@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import attrs
 
 import asyncbyok
@@ -105,7 +106,7 @@ class Sizes:
     # burst into the limit leaves fewer connections open than an unpaced one: 27 against
     # 64 of the default 100, and the timed burst then measured connection setup).
     idle_connections: int = 20
-    idle_rounds: int = 5
+    idle_rounds: int = 7
     import_rounds: int = 7
     startup_rounds: int = 30  # as ``python -m benchmarks.startup``
     startup_warmup: int = 3
@@ -721,6 +722,49 @@ async def _idle_fresh(emu: EmulatorProcess, sizes: Sizes) -> dict[str, Any]:
         return m
 
 
+async def _raw_gets(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], count: int
+) -> dict[str, Any]:
+    """*count* concurrent gets with raw aiohttp, each sent again after a 429 once its
+    ``Retry-After`` has passed (the plainest client that survives a limit): seconds."""
+
+    async def one() -> None:
+        while True:
+            async with session.get(url, headers=headers) as response:
+                await response.read()
+                if response.status != 429:
+                    response.raise_for_status()
+                    return
+                wait = response.headers.get("Retry-After", "1")
+            await asyncio.sleep(float(wait))
+
+    gc.collect()
+    began = time.perf_counter()
+    outcomes = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    seconds = time.perf_counter() - began
+    failed = sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+    return {"seconds": seconds, "failed": failed}
+
+
+async def _idle_raw(emu: EmulatorProcess, sizes: Sizes, *, limited: bool) -> dict[str, Any]:
+    """The control: raw aiohttp on a pool of the same size, through the same bursts and
+    quiet, into the limit first when *limited* (else unlimited throughout)."""
+    async with _idle_client(emu, sizes) as client:
+        key = await client.byok.create(provider=PROVIDER, key=raw_key("idle"), name="idle")
+    url = f"{emu.base_url}/byok/{key.id}"
+    headers = {"Authorization": f"Bearer {emu.management_key}"}
+    connector = aiohttp.TCPConnector(limit=sizes.idle_connections)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        if limited:
+            await asyncio.to_thread(emu.configure, rate=sizes.idle_rate, burst=sizes.idle_burst)
+        await _raw_gets(session, url, headers, sizes.idle_gets)
+        quiet_from = time.perf_counter()
+        if limited:
+            await asyncio.to_thread(emu.configure, rate=None)
+        await asyncio.sleep(max(0.0, sizes.idle_quiet - (time.perf_counter() - quiet_from)))
+        return await _raw_gets(session, url, headers, sizes.idle_gets)
+
+
 def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
     """Idle, then a burst: a client that met 429s earlier against a fresh client.
 
@@ -732,11 +776,19 @@ def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
     """
     long_lived: list[dict[str, Any]] = []
     fresh: list[dict[str, Any]] = []
+    raw: dict[str, list[dict[str, Any]]] = {"long-lived": [], "fresh": []}
+    variants = ["long-lived", "fresh", "aiohttp long-lived", "aiohttp fresh"]
     with EmulatorProcess(seed=8) as emu:
         for rnd in range(sizes.idle_rounds):
-            for variant in _rotate(["long-lived", "fresh"], rnd):
+            for variant in _rotate(variants, rnd):
                 emu.configure(rate=None)
                 emu.reset()
+                if variant.startswith("aiohttp"):
+                    kind = variant.removeprefix("aiohttp ")
+                    m = asyncio.run(_idle_raw(emu, sizes, limited=kind == "long-lived"))
+                    raw[kind].append(m)
+                    log(f"  idle r{rnd + 1} {variant:<19} {m['seconds']:7.3f} s")
+                    continue
                 if variant == "fresh":
                     m = asyncio.run(_idle_fresh(emu, sizes))
                     fresh.append(m)
@@ -755,6 +807,11 @@ def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
                 )
     ours = _median([m["lifted"]["seconds"] for m in long_lived])
     theirs = _median([m["seconds"] for m in fresh])
+    control = _ratio(
+        _median([m["seconds"] for m in raw["long-lived"]]),
+        _median([m["seconds"] for m in raw["fresh"]]),
+    )
+    ratio = _ratio(ours, theirs)
     pairs = [
         _ratio(a["lifted"]["seconds"], b["seconds"]) for a, b in zip(long_lived, fresh, strict=True)
     ]
@@ -775,7 +832,14 @@ def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
         },
         "long_lived_s": ours,
         "fresh_s": theirs,
-        "ratio": _ratio(ours, theirs),
+        "ratio": ratio,
+        "aiohttp_long_lived_s": _median([m["seconds"] for m in raw["long-lived"]]),
+        "aiohttp_fresh_s": _median([m["seconds"] for m in raw["fresh"]]),
+        "aiohttp_ratio": control,
+        # What the client's own state adds: its ratio over raw aiohttp's, side by side.
+        "ratio_over_aiohttp": _ratio(ratio, control),
+        "aiohttp_long_lived_s_samples": [round(m["seconds"], 4) for m in raw["long-lived"]],
+        "aiohttp_fresh_s_samples": [round(m["seconds"], 4) for m in raw["fresh"]],
         "ratio_samples": [None if r is None else round(r, 3) for r in pairs],
         "long_lived_s_samples": [round(m["lifted"]["seconds"], 4) for m in long_lived],
         "fresh_s_samples": [round(m["seconds"], 4) for m in fresh],
@@ -788,6 +852,7 @@ def scenario_idle(sizes: Sizes, log: Log) -> dict[str, Any]:
             "into_limit": sum(m["limited"]["failed"] for m in long_lived),
             "lifted": sum(m["lifted"]["failed"] for m in long_lived),
             "fresh": sum(m["failed"] for m in fresh),
+            "aiohttp": sum(m["failed"] for ms in raw.values() for m in ms),
         },
         "errors": {
             "into_limit": _merged(m["limited"]["errors"] for m in long_lived),

@@ -166,10 +166,25 @@ def test_targets_listed(quick_run: tuple[Path, dict[str, Any]]) -> None:
         "ensure(max_age=",
         "replicas, x-ratelimit",
         "replicas, ietf",
+        "idle then burst",
     ):
         assert part in names
     for target in results["targets"]:
         assert {"target", "goal", "value", "met", "detail"} <= set(target)
+
+
+@pytest.mark.slow
+def test_idle_is_measured_against_raw_aiohttp_too(quick_run: tuple[Path, dict[str, Any]]) -> None:
+    """The idle scenario's control: raw aiohttp through the same bursts and quiet, so
+    what any client meets after 429s on this machine is told apart from the SDK's state."""
+    _, results = quick_run
+    idle = results["scenarios"]["idle"]
+    assert idle["failed"] == {"into_limit": 0, "lifted": 0, "fresh": 0, "aiohttp": 0}
+    assert idle["aiohttp_long_lived_s"] > 0
+    assert idle["aiohttp_fresh_s"] > 0
+    assert idle["ratio_over_aiohttp"] == pytest.approx(idle["ratio"] / idle["aiohttp_ratio"])
+    assert idle["limiter_switched_on"]
+    assert idle["limiter_relaxed"]
 
 
 @pytest.mark.slow
