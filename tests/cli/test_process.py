@@ -159,7 +159,12 @@ def test_after_ctrl_c_the_summary_shows_what_was_stored_and_running_again_is_saf
     result = interrupt_apply(manifest, conn, emu)
     assert result.code == 130
     created = int(re.findall(r"^created +(\d+)$", result.stdout, re.M)[0])
-    assert 5 <= created <= len(emu.store.live())
+    stored = len(emu.store.live())
+    assert stored >= 5  # Ctrl-C came once five were stored...
+    # ...and the summary counts what the command saw stored. The server stores a create
+    # before it answers, so at Ctrl-C up to --concurrency (2) were stored or about to be
+    # with no answer read: their outcome was unknown to the command, not miscounted.
+    assert stored - 2 <= created <= stored
     said = SAFE.fullmatch(result.stderr.splitlines()[-1].removeprefix("Error: "))
     assert said is not None, result.stderr
     assert int(said.group(2)) == created
